@@ -1,0 +1,244 @@
+//! The typed configuration, merged as: defaults < `wharf.toml` < environment < command-line flags.
+//!
+//! Every field has a default and appears in the committed `wharf.example.toml`; a test keeps the
+//! two in step.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+/// The whole server configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on, `host:port`.
+    pub listen: String,
+    /// Directory holding blobs (`blobs/`, `uploads/`) and the SQLite database (`wharf.db`).
+    pub data_dir: PathBuf,
+    /// Public URL of this registry, used where an absolute URL is needed. Empty: derived from
+    /// the request.
+    pub base_url: String,
+    pub log: LogConfig,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `error`, `warn`, `info`, `debug`, `trace`, or a tracing filter such as `wharf=debug`.
+    pub level: String,
+    /// `text` (readable on a terminal) or `json`.
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest manifest accepted, in bytes (the spec asks for at least 4 MiB); larger is 413.
+    pub max_manifest_bytes: u64,
+    /// Largest blob accepted, in bytes; 0 means no limit. Larger is 413.
+    pub max_blob_bytes: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "0.0.0.0:5000".into(),
+            data_dir: PathBuf::from("./wharf-data"),
+            base_url: String::new(),
+            log: LogConfig::default(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_manifest_bytes: wharf_core::manifest::DEFAULT_MAX_MANIFEST_BYTES as u64,
+            max_blob_bytes: 0,
+        }
+    }
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("log format must be text or json, not {other:?}")),
+        }
+    }
+}
+
+/// The file read when `--config` is not given, if it exists in the working directory.
+pub const DEFAULT_CONFIG_FILE: &str = "wharf.toml";
+
+impl Config {
+    /// Reads a config file. An explicitly named file must exist; the default one is optional.
+    pub fn from_file(path: Option<&Path>) -> anyhow::Result<Config> {
+        let (path, required) = match path {
+            Some(p) => (p.to_path_buf(), true),
+            None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Config::default())
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        toml::from_str(&text)
+            .with_context(|| format!("invalid configuration in {}", path.display()))
+    }
+
+    /// Applies environment variables: `WHARF_*`, and the seed projects' names as aliases
+    /// (`PORT`, `REGISTRY_DATA_DIR`, `DATA_DIR`, `REGISTRY_URL`, `BASE_URL`).
+    pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        let first = |names: &[&str]| names.iter().find_map(|n| env(n).filter(|v| !v.is_empty()));
+        if let Some(v) = first(&["WHARF_LISTEN"]) {
+            self.listen = v;
+        } else if let Some(port) = first(&["PORT"]) {
+            let port: u16 = port
+                .parse()
+                .with_context(|| format!("PORT={port:?} is not a port number"))?;
+            self.listen = format!("0.0.0.0:{port}");
+        }
+        if let Some(v) = first(&["WHARF_DATA_DIR", "REGISTRY_DATA_DIR", "DATA_DIR"]) {
+            self.data_dir = v.into();
+        }
+        if let Some(v) = first(&["WHARF_BASE_URL", "REGISTRY_URL", "BASE_URL"]) {
+            self.base_url = v;
+        }
+        if let Some(v) = first(&["WHARF_LOG_LEVEL"]) {
+            self.log.level = v;
+        }
+        if let Some(v) = first(&["WHARF_LOG_FORMAT"]) {
+            self.log.format = v.parse().map_err(anyhow::Error::msg)?;
+        }
+        let bytes = |name: &str, v: String| -> anyhow::Result<u64> {
+            v.parse()
+                .with_context(|| format!("{name}={v:?} is not a number of bytes"))
+        };
+        if let Some(v) = first(&["WHARF_MAX_MANIFEST_BYTES"]) {
+            self.limits.max_manifest_bytes = bytes("WHARF_MAX_MANIFEST_BYTES", v)?;
+        }
+        if let Some(v) = first(&["WHARF_MAX_BLOB_BYTES"]) {
+            self.limits.max_blob_bytes = bytes("WHARF_MAX_BLOB_BYTES", v)?;
+        }
+        Ok(())
+    }
+
+    /// The blob size limit, if any.
+    pub fn blob_limit(&self) -> Option<u64> {
+        (self.limits.max_blob_bytes > 0).then_some(self.limits.max_blob_bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    /// Every key path of a TOML table, e.g. `limits.max_blob_bytes`.
+    fn keys(table: &toml::Table, prefix: &str, out: &mut Vec<String>) {
+        for (k, v) in table {
+            let path = format!("{prefix}{k}");
+            match v {
+                toml::Value::Table(t) => keys(t, &format!("{path}."), out),
+                _ => out.push(path),
+            }
+        }
+    }
+
+    #[test]
+    fn example_config_documents_every_option() {
+        let example_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../wharf.example.toml");
+        let text = std::fs::read_to_string(&example_path).expect("wharf.example.toml exists");
+        // Parses with deny_unknown_fields: no stale option survives in the example.
+        let parsed: Config = toml::from_str(&text).expect("example parses as a Config");
+        assert_eq!(parsed, Config::default(), "the example shows the defaults");
+        let example: toml::Table = toml::from_str(&text).unwrap();
+        let defaults = toml::Table::try_from(Config::default()).unwrap();
+        let (mut want, mut have) = (Vec::new(), Vec::new());
+        keys(&defaults, "", &mut want);
+        keys(&example, "", &mut have);
+        for key in want {
+            assert!(
+                have.contains(&key),
+                "wharf.example.toml does not document `{key}`"
+            );
+        }
+    }
+
+    #[test]
+    fn env_overrides_file_and_aliases_apply() {
+        let mut c = Config::default();
+        c.apply_env(env_of(&[
+            ("PORT", "8080"),
+            ("DATA_DIR", "/d"),
+            ("REGISTRY_URL", "http://r"),
+        ]))
+        .unwrap();
+        assert_eq!(c.listen, "0.0.0.0:8080");
+        assert_eq!(c.data_dir, PathBuf::from("/d"));
+        assert_eq!(c.base_url, "http://r");
+
+        let mut c = Config::default();
+        c.apply_env(env_of(&[
+            ("PORT", "8080"),
+            ("WHARF_LISTEN", "127.0.0.1:9"),
+            ("WHARF_DATA_DIR", "/w"),
+            ("DATA_DIR", "/d"),
+            ("WHARF_LOG_FORMAT", "json"),
+            ("WHARF_MAX_BLOB_BYTES", "10"),
+        ]))
+        .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9");
+        assert_eq!(c.data_dir, PathBuf::from("/w"));
+        assert_eq!(c.log.format, LogFormat::Json);
+        assert_eq!(c.blob_limit(), Some(10));
+    }
+
+    #[test]
+    fn bad_env_values_are_reported() {
+        let mut c = Config::default();
+        let err = c.apply_env(env_of(&[("PORT", "eighty")])).unwrap_err();
+        assert!(err.to_string().contains("PORT"));
+        assert!(c.apply_env(env_of(&[("WHARF_LOG_FORMAT", "xml")])).is_err());
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected() {
+        assert!(toml::from_str::<Config>("lissten = \"x\"").is_err());
+        let c: Config = toml::from_str("[limits]\nmax_blob_bytes = 5").unwrap();
+        assert_eq!(c.blob_limit(), Some(5));
+        assert_eq!(c.listen, "0.0.0.0:5000");
+    }
+}

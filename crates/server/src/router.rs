@@ -1,0 +1,14 @@
+//! The one place that wires every surface's routes and stacks the shared layers.
+
+use axum::Router;
+
+use crate::routes::{oci, ops};
+use crate::AppState;
+
+/// The complete application router.
+pub fn router(state: AppState) -> Router {
+    let app = Router::new();
+    let app = ops::route(app);
+    let app = oci::route(app);
+    app.with_state(state)
+}

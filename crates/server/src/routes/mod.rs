@@ -1,0 +1,4 @@
+//! One module per HTTP surface; each exposes `route(Router) -> Router`.
+
+pub mod oci;
+pub mod ops;

@@ -1,0 +1,389 @@
+//! The SQLite metadata store (WAL mode): one writer connection, a pool of readers.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::Row;
+use wharf_core::{Digest, RepoName, Tag};
+
+use crate::meta::Page;
+use crate::{now_unix, ManifestRecord, MetadataStore, NewManifest, StorageError, UploadRecord};
+
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Metadata in one SQLite database file.
+pub struct SqliteMetadataStore {
+    read: SqlitePool,
+    /// SQLite admits one writer at a time; a one-connection pool queues writers in-process
+    /// instead of letting them fail with SQLITE_BUSY.
+    write: SqlitePool,
+}
+
+impl SqliteMetadataStore {
+    /// Opens (creating and migrating if needed) the database at `path`.
+    pub async fn open(path: &Path) -> Result<Self, StorageError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        MIGRATIONS.run(&write).await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(SqliteMetadataStore { read, write })
+    }
+}
+
+fn digest_col(row: &SqliteRow, col: &str) -> Result<Digest, StorageError> {
+    let s: String = row.try_get(col)?;
+    Digest::parse(&s).map_err(|e| StorageError::Corrupt(format!("{col} {s:?}: {e}")))
+}
+
+fn manifest_row(row: &SqliteRow) -> Result<ManifestRecord, StorageError> {
+    let subject: Option<String> = row.try_get("subject")?;
+    let annotations: Option<String> = row.try_get("annotations")?;
+    let annotations: BTreeMap<String, String> = match annotations {
+        Some(json) => serde_json::from_str(&json)
+            .map_err(|e| StorageError::Corrupt(format!("annotations: {e}")))?,
+        None => BTreeMap::new(),
+    };
+    Ok(ManifestRecord {
+        digest: digest_col(row, "digest")?,
+        media_type: row.try_get("media_type")?,
+        artifact_type: row.try_get("artifact_type")?,
+        subject: subject
+            .map(|s| Digest::parse(&s))
+            .transpose()
+            .map_err(|e| StorageError::Corrupt(format!("subject: {e}")))?,
+        size: row.try_get::<i64, _>("size")? as u64,
+        annotations,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+const MANIFEST_COLS: &str =
+    "m.digest, m.media_type, m.artifact_type, m.subject, m.size, m.annotations, m.created_at";
+
+/// `LIMIT -1` is SQLite's "no limit".
+fn limit_of(page: Page<'_>) -> i64 {
+    page.limit.map_or(-1, i64::from)
+}
+
+#[async_trait]
+impl MetadataStore for SqliteMetadataStore {
+    async fn repo_exists(&self, repo: &RepoName) -> Result<bool, StorageError> {
+        let row = sqlx::query("SELECT 1 FROM repositories WHERE name = ?")
+            .bind(repo.as_str())
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn list_repositories(&self, page: Page<'_>) -> Result<Vec<String>, StorageError> {
+        let rows =
+            sqlx::query("SELECT DISTINCT repo FROM manifests WHERE repo > ? ORDER BY repo LIMIT ?")
+                .bind(page.last.unwrap_or(""))
+                .bind(limit_of(page))
+                .fetch_all(&self.read)
+                .await?;
+        rows.iter()
+            .map(|r| r.try_get("repo").map_err(Into::into))
+            .collect()
+    }
+
+    async fn linked_blob(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+    ) -> Result<Option<u64>, StorageError> {
+        let row = sqlx::query(
+            "SELECT b.size FROM repo_blobs l JOIN blobs b ON b.digest = l.digest
+             WHERE l.repo = ? AND l.digest = ?",
+        )
+        .bind(repo.as_str())
+        .bind(digest.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.map(|r| r.get::<i64, _>(0) as u64))
+    }
+
+    async fn known_blob(&self, digest: &Digest) -> Result<Option<u64>, StorageError> {
+        let row = sqlx::query(
+            "SELECT b.size FROM blobs b WHERE b.digest = ?
+             AND EXISTS (SELECT 1 FROM repo_blobs l WHERE l.digest = b.digest)",
+        )
+        .bind(digest.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.map(|r| r.get::<i64, _>(0) as u64))
+    }
+
+    async fn link_blob(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        size: u64,
+    ) -> Result<(), StorageError> {
+        let now = now_unix();
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "INSERT INTO repositories (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(repo.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(digest.to_string())
+        .bind(size as i64)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO repo_blobs (repo, digest, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+            .bind(repo.as_str())
+            .bind(digest.to_string())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn unlink_blob(&self, repo: &RepoName, digest: &Digest) -> Result<bool, StorageError> {
+        let done = sqlx::query("DELETE FROM repo_blobs WHERE repo = ? AND digest = ?")
+            .bind(repo.as_str())
+            .bind(digest.to_string())
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn put_manifest(&self, m: &NewManifest, tags: &[Tag]) -> Result<(), StorageError> {
+        let now = now_unix();
+        let digest = m.digest.to_string();
+        let annotations = (!m.annotations.is_empty())
+            .then(|| serde_json::to_string(&m.annotations))
+            .transpose()
+            .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "INSERT INTO repositories (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(m.repo.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(&digest)
+        .bind(m.size as i64)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO manifests (repo, digest, media_type, artifact_type, subject, size, annotations, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(m.repo.as_str())
+        .bind(&digest)
+        .bind(&m.media_type)
+        .bind(&m.artifact_type)
+        .bind(m.subject.as_ref().map(Digest::to_string))
+        .bind(m.size as i64)
+        .bind(annotations)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        for child in &m.references {
+            sqlx::query("INSERT INTO manifest_refs (repo, manifest, child) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+                .bind(m.repo.as_str())
+                .bind(&digest)
+                .bind(child.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        for tag in tags {
+            sqlx::query(
+                "INSERT INTO tags (repo, name, digest, updated_at) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (repo, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at",
+            )
+            .bind(m.repo.as_str())
+            .bind(tag.as_str())
+            .bind(&digest)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn manifest(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+    ) -> Result<Option<ManifestRecord>, StorageError> {
+        let sql =
+            format!("SELECT {MANIFEST_COLS} FROM manifests m WHERE m.repo = ? AND m.digest = ?");
+        let row = sqlx::query(&sql)
+            .bind(repo.as_str())
+            .bind(digest.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(manifest_row).transpose()
+    }
+
+    async fn tagged_manifest(
+        &self,
+        repo: &RepoName,
+        tag: &Tag,
+    ) -> Result<Option<ManifestRecord>, StorageError> {
+        let sql = format!(
+            "SELECT {MANIFEST_COLS} FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest
+             WHERE t.repo = ? AND t.name = ?"
+        );
+        let row = sqlx::query(&sql)
+            .bind(repo.as_str())
+            .bind(tag.as_str())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(manifest_row).transpose()
+    }
+
+    async fn delete_manifest(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+    ) -> Result<bool, StorageError> {
+        let digest = digest.to_string();
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query("DELETE FROM manifests WHERE repo = ? AND digest = ?")
+            .bind(repo.as_str())
+            .bind(&digest)
+            .execute(&mut *tx)
+            .await?;
+        for table in [
+            "DELETE FROM tags WHERE repo = ? AND digest = ?",
+            "DELETE FROM manifest_refs WHERE repo = ? AND manifest = ?",
+        ] {
+            sqlx::query(table)
+                .bind(repo.as_str())
+                .bind(&digest)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_tag(&self, repo: &RepoName, tag: &Tag) -> Result<bool, StorageError> {
+        let done = sqlx::query("DELETE FROM tags WHERE repo = ? AND name = ?")
+            .bind(repo.as_str())
+            .bind(tag.as_str())
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_tags(
+        &self,
+        repo: &RepoName,
+        page: Page<'_>,
+    ) -> Result<Vec<String>, StorageError> {
+        let rows =
+            sqlx::query("SELECT name FROM tags WHERE repo = ? AND name > ? ORDER BY name LIMIT ?")
+                .bind(repo.as_str())
+                .bind(page.last.unwrap_or(""))
+                .bind(limit_of(page))
+                .fetch_all(&self.read)
+                .await?;
+        rows.iter()
+            .map(|r| r.try_get("name").map_err(Into::into))
+            .collect()
+    }
+
+    async fn all_tags(&self) -> Result<Vec<(String, Vec<String>)>, StorageError> {
+        let rows = sqlx::query("SELECT repo, name FROM tags ORDER BY repo, name")
+            .fetch_all(&self.read)
+            .await?;
+        let mut out: Vec<(String, Vec<String>)> = Vec::new();
+        for row in rows {
+            let repo: String = row.try_get("repo")?;
+            let tag: String = row.try_get("name")?;
+            match out.last_mut() {
+                Some((r, tags)) if *r == repo => tags.push(tag),
+                _ => out.push((repo, vec![tag])),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn referrers(
+        &self,
+        repo: &RepoName,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Vec<ManifestRecord>, StorageError> {
+        let sql = format!(
+            "SELECT {MANIFEST_COLS} FROM manifests m WHERE m.repo = ? AND m.subject = ?
+             AND (? IS NULL OR m.artifact_type = ?) ORDER BY m.created_at, m.digest"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(repo.as_str())
+            .bind(subject.to_string())
+            .bind(artifact_type)
+            .bind(artifact_type)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(manifest_row).collect()
+    }
+
+    async fn create_upload(&self, upload: &UploadRecord) -> Result<(), StorageError> {
+        sqlx::query("INSERT INTO uploads (id, repo, created_at) VALUES (?, ?, ?)")
+            .bind(&upload.id)
+            .bind(upload.repo.as_str())
+            .bind(upload.created_at)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn upload(&self, id: &str) -> Result<Option<UploadRecord>, StorageError> {
+        let row = sqlx::query("SELECT id, repo, created_at FROM uploads WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let repo: String = row.try_get("repo")?;
+        Ok(Some(UploadRecord {
+            id: row.try_get("id")?,
+            repo: RepoName::parse(&repo).map_err(|e| StorageError::Corrupt(e.to_string()))?,
+            created_at: row.try_get("created_at")?,
+        }))
+    }
+
+    async fn delete_upload(&self, id: &str) -> Result<(), StorageError> {
+        sqlx::query("DELETE FROM uploads WHERE id = ?")
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+}
