@@ -18,7 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 15.0
 POLL_INTERVAL_S = 0.05
 SHUTDOWN_TIMEOUT_S = 15.0
-START_ATTEMPTS = 3  # a fresh port per attempt, in case another process grabs the one we picked
+START_ATTEMPTS = 3  # a fresh port per attempt, only if another process grabbed the one we picked
 LOG_TAIL_CHARS = 20_000
 
 # Settings the server reads from the environment; the test server must not inherit them.
@@ -124,6 +124,8 @@ def registry(tmp_path_factory: pytest.TempPathFactory):
         stop(proc)
         failures.append(f"attempt {attempt} on port {port}: {why}\n--- {log} ---\n{read_log(log)}")
         proc = None
+        if "address already in use" not in read_log(log).lower():
+            break  # only a lost race for the port is worth another try
     if proc is None:
         pytest.fail("wharf did not start:\n" + "\n".join(failures), pytrace=False)
 
