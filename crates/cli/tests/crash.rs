@@ -117,6 +117,15 @@ async fn kill_9_mid_chunk_then_resume_after_restart() {
     assert_eq!(stored.len(), TOTAL);
     assert_eq!(Digest::sha256(&stored), digest);
 
+    // Streaming, not buffering: the server never held the 64 MiB blob in memory.
+    let peak = server.peak_rss();
+    assert!(
+        peak < (TOTAL / 2) as u64,
+        "server peak RSS {} MiB after a {} MiB push and pull",
+        peak / MIB as u64,
+        TOTAL / MIB
+    );
+
     // Everything acknowledged before the crash still reads back with its digest.
     assert_eq!(
         client.get_blob(&repo, &config_digest).await.unwrap(),
