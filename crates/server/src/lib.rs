@@ -4,6 +4,7 @@
 //! in its surface's own format; storage is reached only through the `wharf_storage` traits.
 
 pub mod config;
+pub mod middleware;
 pub mod router;
 pub mod routes;
 pub mod state;

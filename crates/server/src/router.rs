@@ -3,12 +3,12 @@
 use axum::Router;
 
 use crate::routes::{oci, ops};
-use crate::AppState;
+use crate::{middleware, AppState};
 
 /// The complete application router.
 pub fn router(state: AppState) -> Router {
     let app = Router::new();
     let app = ops::route(app);
     let app = oci::route(app);
-    app.with_state(state)
+    middleware::apply(app.with_state(state))
 }

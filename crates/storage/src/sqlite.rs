@@ -78,6 +78,30 @@ fn manifest_row(row: &SqliteRow) -> Result<ManifestRecord, StorageError> {
 const MANIFEST_COLS: &str =
     "m.digest, m.media_type, m.artifact_type, m.subject, m.size, m.annotations, m.created_at";
 
+/// Inserts the repository and the blob rows if they are not there yet.
+async fn record_repo_and_blob(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    repo: &RepoName,
+    digest: &str,
+    size: u64,
+    now: i64,
+) -> Result<(), StorageError> {
+    sqlx::query("INSERT INTO repositories (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING")
+        .bind(repo.as_str())
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(digest)
+    .bind(size as i64)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// `LIMIT -1` is SQLite's "no limit".
 fn limit_of(page: Page<'_>) -> i64 {
     page.limit.map_or(-1, i64::from)
@@ -140,21 +164,7 @@ impl MetadataStore for SqliteMetadataStore {
     ) -> Result<(), StorageError> {
         let now = now_unix();
         let mut tx = self.write.begin().await?;
-        sqlx::query(
-            "INSERT INTO repositories (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(repo.as_str())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(digest.to_string())
-        .bind(size as i64)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        record_repo_and_blob(&mut tx, repo, &digest.to_string(), size, now).await?;
         sqlx::query("INSERT INTO repo_blobs (repo, digest, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
             .bind(repo.as_str())
             .bind(digest.to_string())
@@ -182,21 +192,7 @@ impl MetadataStore for SqliteMetadataStore {
             .transpose()
             .map_err(|e| StorageError::Corrupt(e.to_string()))?;
         let mut tx = self.write.begin().await?;
-        sqlx::query(
-            "INSERT INTO repositories (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(m.repo.as_str())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(&digest)
-        .bind(m.size as i64)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        record_repo_and_blob(&mut tx, &m.repo, &digest, m.size, now).await?;
         sqlx::query(
             "INSERT INTO manifests (repo, digest, media_type, artifact_type, subject, size, annotations, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
