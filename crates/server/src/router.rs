@@ -2,7 +2,7 @@
 
 use axum::Router;
 
-use crate::routes::{oci, ops};
+use crate::routes::{oci, ops, wellknown};
 use crate::{middleware, AppState};
 
 /// The complete application router.
@@ -10,5 +10,6 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new();
     let app = ops::route(app);
     let app = oci::route(app);
+    let app = wellknown::route(app);
     middleware::apply(app.with_state(state))
 }

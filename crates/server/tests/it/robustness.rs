@@ -105,3 +105,18 @@ async fn malformed_input_never_causes_a_server_error() {
         }
     }
 }
+
+#[tokio::test]
+async fn wasm_pkg_discovery_points_wkg_at_the_oci_api() {
+    let app = TestApp::with(|c| c.base_url = "http://127.0.0.1:5000".into()).await;
+    let res = app.get("/.well-known/wasm-pkg/registry.json").await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.header("content-type"), Some("application/json"));
+    assert_eq!(
+        res.json(),
+        serde_json::json!({
+            "preferredProtocol": "oci",
+            "oci": {"registry": "127.0.0.1:5000", "namespacePrefix": ""}
+        })
+    );
+}
