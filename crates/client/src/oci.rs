@@ -278,15 +278,14 @@ fn verify(expected: &Digest, data: &[u8]) -> Result<(), ClientError> {
     Ok(())
 }
 
-/// The offset after an upload's `Range: 0-<end>` header. `0-0` is what registries send for an
-/// empty upload, so it reads as offset 0.
+/// The offset after an upload's inclusive `Range: 0-<end>` header (an empty upload has none).
 fn parse_upload_range(value: &str) -> Option<u64> {
     let (start, end) = value.trim().split_once('-')?;
     let (start, end): (u64, u64) = (start.parse().ok()?, end.parse().ok()?);
     if start != 0 {
         return None;
     }
-    Some(if end == 0 { 0 } else { end + 1 })
+    end.checked_add(1)
 }
 
 #[cfg(test)]
@@ -295,7 +294,7 @@ mod tests {
 
     #[test]
     fn upload_range_to_offset() {
-        assert_eq!(parse_upload_range("0-0"), Some(0));
+        assert_eq!(parse_upload_range("0-0"), Some(1));
         assert_eq!(parse_upload_range("0-99"), Some(100));
         assert_eq!(parse_upload_range("5-9"), None);
         assert_eq!(parse_upload_range("x"), None);

@@ -71,6 +71,16 @@ pub struct Descriptor {
     pub artifact_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<BTreeMap<String, String>>,
+    /// Where a non-distributable ("foreign") layer can be downloaded instead of from the registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urls: Option<Vec<String>>,
+}
+
+impl Descriptor {
+    /// A layer with `urls` is fetched from elsewhere and never pushed to the registry.
+    pub fn is_foreign(&self) -> bool {
+        self.urls.as_ref().is_some_and(|u| !u.is_empty())
+    }
 }
 
 #[derive(Deserialize)]

@@ -46,6 +46,9 @@ pub struct Limits {
     pub max_manifest_bytes: u64,
     /// Largest blob accepted, in bytes; 0 means no limit. Larger is 413.
     pub max_blob_bytes: u64,
+    /// An upload whose client sends nothing for this many seconds is cut off (400), so a stalled
+    /// client cannot hold its upload session.
+    pub body_idle_timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -74,6 +77,7 @@ impl Default for Limits {
         Limits {
             max_manifest_bytes: wharf_core::manifest::DEFAULT_MAX_MANIFEST_BYTES as u64,
             max_blob_bytes: 0,
+            body_idle_timeout_secs: 60,
         }
     }
 }
@@ -144,7 +148,17 @@ impl Config {
         if let Some(v) = first(&["WHARF_MAX_BLOB_BYTES"]) {
             self.limits.max_blob_bytes = bytes("WHARF_MAX_BLOB_BYTES", v)?;
         }
+        if let Some(v) = first(&["WHARF_BODY_IDLE_TIMEOUT_SECS"]) {
+            self.limits.body_idle_timeout_secs = v.parse().with_context(|| {
+                format!("WHARF_BODY_IDLE_TIMEOUT_SECS={v:?} is not a number of seconds")
+            })?;
+        }
         Ok(())
+    }
+
+    /// How long an upload may go without receiving data (at least one second).
+    pub fn body_idle_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.limits.body_idle_timeout_secs.max(1))
     }
 
     /// The blob size limit, if any.

@@ -73,16 +73,29 @@ impl FsBlobStore {
         map.remove(id);
     }
 
-    /// Moves a fully written, fsync'd file to `dest` and makes the rename durable.
+    /// Moves a fully written, fsync'd file to `dest` and makes the rename durable. Returns only
+    /// once `dest` and the directories leading to it are durable, even when another request
+    /// installed the same digest first.
     async fn install(&self, src: &Path, dest: &Path) -> Result<(), StorageError> {
         let parent = dest.parent().expect("blob paths have a parent");
-        fs::create_dir_all(parent).await?;
-        if fs::try_exists(dest).await? {
-            // Same digest, same content: the existing copy wins.
-            fs::remove_file(src).await?;
-            return Ok(());
+        if !fs::try_exists(parent).await? {
+            fs::create_dir_all(parent).await?;
+            // New shard directories must survive a power loss too.
+            let mut dir = parent;
+            while let Some(up) = dir.parent() {
+                sync_dir(up).await?;
+                if up == self.root {
+                    break;
+                }
+                dir = up;
+            }
         }
-        fs::rename(src, dest).await?;
+        if fs::try_exists(dest).await? {
+            // Same digest, same content: the existing copy wins, once its rename is durable.
+            fs::remove_file(src).await?;
+        } else {
+            fs::rename(src, dest).await?;
+        }
         sync_dir(parent).await?;
         Ok(())
     }
@@ -149,6 +162,7 @@ impl BlobStore for FsBlobStore {
     async fn put(&self, digest: &Digest, data: Bytes) -> Result<(), StorageError> {
         let dest = self.blob_path(digest);
         if fs::try_exists(&dest).await? {
+            sync_dir(dest.parent().expect("blob paths have a parent")).await?;
             return Ok(());
         }
         let tmp = self.root.join("tmp").join(uuid::Uuid::new_v4().to_string());

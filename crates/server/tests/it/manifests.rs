@@ -368,3 +368,14 @@ async fn manifests_are_per_repository() {
         .await
         .assert_error(404, "MANIFEST_UNKNOWN");
 }
+
+#[tokio::test]
+async fn foreign_layers_with_urls_need_not_be_pushed() {
+    let app = TestApp::new().await;
+    let config = app.push_blob("win", b"{}").await;
+    let foreign = Digest::sha256(b"windows base layer");
+    let body = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config}","size":2}},"layers":[{{"mediaType":"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip","digest":"{foreign}","size":18,"urls":["https://example.invalid/layer"]}}]}}"#
+    );
+    app.push_manifest("win", "ltsc", OCI_MANIFEST, &body).await;
+}

@@ -18,7 +18,7 @@ async fn start(app: &TestApp, repo: &str) -> String {
         )
         .await;
     assert_eq!(res.status, StatusCode::ACCEPTED);
-    assert_eq!(res.header("range"), Some("0-0"));
+    assert_eq!(res.header("range"), None, "an empty upload has no range");
     let location = res.header("location").unwrap().to_owned();
     let id = location.rsplit('/').next().unwrap();
     assert!(
@@ -229,7 +229,7 @@ async fn chunk_headers_must_agree() {
         .await
         .assert_error(400, "BLOB_UPLOAD_INVALID");
     // Nothing was written by the rejected requests.
-    assert_eq!(app.get(&location).await.header("range"), Some("0-0"));
+    assert_eq!(app.get(&location).await.header("range"), None);
 }
 
 #[tokio::test]
@@ -390,7 +390,7 @@ async fn automatic_mount_without_from() {
 }
 
 #[tokio::test]
-async fn mount_with_bad_arguments_is_400() {
+async fn mount_of_malformed_digest_is_400_and_of_invalid_from_is_a_session() {
     let app = TestApp::new().await;
     app.request(
         Method::POST,
@@ -400,15 +400,23 @@ async fn mount_with_bad_arguments_is_400() {
     )
     .await
     .assert_error(400, "DIGEST_INVALID");
-    let d = Digest::sha256(b"x");
-    app.request(
-        Method::POST,
-        &format!("/v2/dst/blobs/uploads/?mount={d}&from=Bad..Name"),
-        &[],
-        Body::empty(),
-    )
-    .await
-    .assert_error(400, "NAME_INVALID");
+    let d = app.push_blob("src", b"x").await;
+    let res = app
+        .request(
+            Method::POST,
+            &format!("/v2/dst/blobs/uploads/?mount={d}&from=Bad..Name"),
+            &[],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::ACCEPTED,
+        "an invalid `from` mounts nothing"
+    );
+    app.get(&format!("/v2/dst/blobs/{d}"))
+        .await
+        .assert_error(404, "BLOB_UNKNOWN");
 }
 
 #[tokio::test]
@@ -441,4 +449,54 @@ async fn blob_over_the_limit_is_413() {
     app.get(&format!("/v2/r/blobs/{digest}"))
         .await
         .assert_error(404, "BLOB_UNKNOWN");
+}
+
+#[tokio::test]
+async fn chunk_longer_than_its_content_range_is_refused_unwritten() {
+    let app = TestApp::new().await;
+    let location = start(&app, "r").await;
+    // No Content-Length: the body is streamed; its excess must not reach the upload.
+    let res = app
+        .request(
+            Method::PATCH,
+            &location,
+            &[("content-range", "0-2")],
+            "abcdef",
+        )
+        .await;
+    res.assert_error(400, "BLOB_UPLOAD_INVALID");
+    assert_eq!(app.get(&location).await.header("range"), None);
+    let ok = patch(&app, &location, Some("0-2"), b"abc").await;
+    assert_eq!(ok.header("range"), Some("0-2"));
+}
+
+#[tokio::test]
+async fn content_range_ending_at_u64_max_is_400() {
+    let app = TestApp::new().await;
+    let location = start(&app, "r").await;
+    patch(&app, &location, Some("0-18446744073709551615"), b"")
+        .await
+        .assert_error(400, "BLOB_UPLOAD_INVALID");
+}
+
+#[tokio::test]
+async fn stalled_upload_is_cut_off_and_releases_the_session() {
+    let app = TestApp::with(|c| c.limits.body_idle_timeout_secs = 1).await;
+    let location = start(&app, "r").await;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(1);
+    tx.send(Ok(Bytes::from_static(b"abc"))).await.unwrap();
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    // The sender stays alive but silent: the server gives up after the idle timeout.
+    let res = app
+        .request(Method::PATCH, &location, &[], Body::from_stream(stream))
+        .await;
+    res.assert_error(400, "BLOB_UPLOAD_INVALID");
+    drop(tx);
+    // What arrived is kept and the session is usable again.
+    let status = app.get(&location).await;
+    assert_eq!(status.header("range"), Some("0-2"));
+    let next = patch(&app, &location, Some("3-5"), b"def").await;
+    assert_eq!(next.header("range"), Some("0-5"));
 }

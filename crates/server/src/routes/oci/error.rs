@@ -143,13 +143,16 @@ impl From<StorageError> for OciError {
             )
             .detail(json!({ "expected": expected.to_string(), "actual": actual.to_string() })),
             StorageError::OffsetMismatch { given, current } => {
-                let range = super::upload_range(current);
-                OciError::new(
+                let err = OciError::new(
                     Code::BlobUploadInvalid,
                     format!("chunk starts at {given} but the upload has {current} bytes"),
                 )
-                .status(StatusCode::RANGE_NOT_SATISFIABLE)
-                .header(axum::http::header::RANGE, &range)
+                .status(StatusCode::RANGE_NOT_SATISFIABLE);
+                if current > 0 {
+                    err.header(axum::http::header::RANGE, &super::upload_range(current))
+                } else {
+                    err
+                }
             }
             StorageError::TooLarge { limit } => OciError::too_large("blob", limit),
             StorageError::Body(e) => OciError::new(

@@ -185,7 +185,8 @@ pub async fn put(
 }
 
 /// Every blob an image references must be linked to the repository, and every manifest an
-/// index references must be in it. `subject` is exempt: it may be pushed later.
+/// index references must be in it. Exempt: `subject` (it may be pushed later) and foreign layers
+/// (descriptors with `urls`, which clients never upload).
 async fn check_references(state: &AppState, repo: &RepoName, m: &Manifest) -> OciResult<()> {
     let unknown = |d: &Digest| {
         OciError::new(
@@ -196,7 +197,7 @@ async fn check_references(state: &AppState, repo: &RepoName, m: &Manifest) -> Oc
     };
     match m.kind {
         ManifestKind::Image => {
-            for d in m.blob_references() {
+            for d in m.blob_references().filter(|d| !d.is_foreign()) {
                 if state.meta.linked_blob(repo, &d.digest).await?.is_none() {
                     return Err(unknown(&d.digest));
                 }

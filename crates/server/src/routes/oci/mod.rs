@@ -62,7 +62,8 @@ impl Params {
     }
 }
 
-/// The inclusive `Range` header value for an upload holding `size` bytes.
+/// The inclusive `Range` header value for an upload holding `size` bytes (`size > 0`; an empty
+/// upload has no range, and answers carry no `Range` header).
 pub fn upload_range(size: u64) -> String {
     format!("0-{}", size.saturating_sub(1))
 }

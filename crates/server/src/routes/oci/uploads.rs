@@ -5,11 +5,12 @@
 //! upload survives a restart and can be continued from the offset the status GET reports.
 
 use std::io;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use wharf_core::range::parse_content_range;
 use wharf_core::{Digest, RepoName};
 use wharf_storage::{now_unix, ByteStream, UploadRecord};
@@ -19,8 +20,41 @@ use super::error::{Code, OciError, OciResult};
 use super::{upload_range, Params};
 use crate::AppState;
 
-fn body_stream(body: Body) -> ByteStream {
-    body.into_data_stream().map_err(io::Error::other).boxed()
+/// A request body as a byte stream that fails when the client sends nothing for `idle` (so a
+/// stalled client cannot hold an upload forever), or sends more than `max` bytes (a chunk longer
+/// than its `Content-Range`; the chunk that would cross the bound is not written).
+fn body_stream(body: Body, idle: Duration, max: Option<u64>) -> ByteStream {
+    let frames = body.into_data_stream();
+    futures_util::stream::unfold((frames, 0u64, false), move |(mut frames, seen, done)| async move {
+        if done {
+            return None;
+        }
+        match tokio::time::timeout(idle, frames.next()).await {
+            Err(_) => Some((
+                Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no data received for {} s", idle.as_secs()),
+                )),
+                (frames, seen, true),
+            )),
+            Ok(None) => None,
+            Ok(Some(Err(e))) => Some((Err(io::Error::other(e)), (frames, seen, true))),
+            Ok(Some(Ok(chunk))) => {
+                let seen = seen + chunk.len() as u64;
+                match max.filter(|&m| seen > m) {
+                    Some(m) => Some((
+                        Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            format!("the body is longer than the {m} bytes its Content-Range announced"),
+                        )),
+                        (frames, seen, true),
+                    )),
+                    None => Some((Ok(chunk), (frames, seen, false))),
+                }
+            }
+        }
+    })
+    .boxed()
 }
 
 fn content_length(headers: &HeaderMap) -> Option<u64> {
@@ -50,11 +84,10 @@ fn upload_unknown() -> OciError {
 
 /// 202/204 with the headers a client needs to continue the upload.
 fn session_response(status: StatusCode, repo: &RepoName, id: &str, size: u64) -> Response {
-    (
+    let mut res = (
         status,
         [
             (header::LOCATION, upload_location(repo, id)),
-            (header::RANGE, upload_range(size)),
             (header::CONTENT_LENGTH, "0".to_owned()),
             (
                 header::HeaderName::from_static("docker-upload-uuid"),
@@ -62,7 +95,14 @@ fn session_response(status: StatusCode, repo: &RepoName, id: &str, size: u64) ->
             ),
         ],
     )
-        .into_response()
+        .into_response();
+    // `0-0` would claim one byte: an empty upload has no `Range`.
+    if size > 0 {
+        if let Ok(v) = upload_range(size).parse() {
+            res.headers_mut().insert(header::RANGE, v);
+        }
+    }
+    res
 }
 
 /// 201 for a blob now readable in `repo`.
@@ -102,10 +142,15 @@ pub async fn start(
 ) -> OciResult<Response> {
     if let Some(mount) = params.get("mount") {
         let digest = parse_digest(mount)?;
-        let from = params.get("from").map(RepoName::parse).transpose();
-        let from = from.map_err(OciError::name_invalid)?;
-        if try_mount(state, &repo, &digest, from.as_ref()).await? {
-            return Ok(blob_created(&repo, &digest));
+        // A `from` that is not a valid name cannot hold the blob: no mount, an ordinary session.
+        let from = match params.get("from") {
+            None => Ok(None),
+            Some(f) => RepoName::parse(f).map(Some),
+        };
+        if let Ok(from) = from {
+            if try_mount(state, &repo, &digest, from.as_ref()).await? {
+                return Ok(blob_created(&repo, &digest));
+            }
         }
         // Not mountable: the spec says to open an ordinary session instead.
     }
@@ -117,7 +162,12 @@ pub async fn start(
         let stored = async {
             state
                 .blobs
-                .upload_append(&id, Some(0), body_stream(body), state.config.blob_limit())
+                .upload_append(
+                    &id,
+                    Some(0),
+                    body_stream(body, state.config.body_idle_timeout(), None),
+                    state.config.blob_limit(),
+                )
                 .await?;
             state.blobs.upload_commit(&id, &digest).await
         }
@@ -196,7 +246,16 @@ async fn append(state: &AppState, id: &str, headers: &HeaderMap, body: Body) -> 
     let limit = state.config.blob_limit();
     let size = state
         .blobs
-        .upload_append(id, range.map(|r| r.start), body_stream(body), limit)
+        .upload_append(
+            id,
+            range.map(|r| r.start),
+            body_stream(
+                body,
+                state.config.body_idle_timeout(),
+                range.map(|r| r.len()),
+            ),
+            limit,
+        )
         .await?;
     if let Some(r) = range.filter(|r| size != r.end + 1) {
         return Err(OciError::new(
