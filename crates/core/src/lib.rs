@@ -3,6 +3,7 @@
 //! Everything here is pure: no I/O, no HTTP, no SQL. Each type validates on construction (and on
 //! deserialize), so the rest of the program never handles an unchecked name or digest.
 
+pub mod auth;
 pub mod digest;
 pub mod manifest;
 pub mod name;

@@ -21,6 +21,63 @@ pub struct Config {
     pub base_url: String,
     pub log: LogConfig,
     pub limits: Limits,
+    pub auth: AuthConfig,
+}
+
+/// A secret from the configuration: never shown by `Debug` (so never in logs).
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"[redacted]\"")
+    }
+}
+
+/// Tokens from the configuration (more can be created with `wharf token create`, stored hashed).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Tokens with the `admin` scope.
+    pub admin_tokens: Vec<Secret>,
+    /// `namespace:token` pairs: each token gets `push:<namespace>`.
+    pub namespace_tokens: Vec<Secret>,
+    /// Tokens with the `pull` scope. Any of them makes the registry private.
+    pub pull_tokens: Vec<Secret>,
+    /// Reads need a token.
+    pub private: bool,
+}
+
+impl AuthConfig {
+    /// Reads need credentials.
+    pub fn is_private(&self) -> bool {
+        self.private || !self.pull_tokens.is_empty()
+    }
+
+    /// Whether any token is configured here (the database may hold more).
+    pub fn has_tokens(&self) -> bool {
+        !(self.admin_tokens.is_empty()
+            && self.namespace_tokens.is_empty()
+            && self.pull_tokens.is_empty())
+    }
+
+    /// The `namespace_tokens` split into (namespace, token).
+    pub fn namespace_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.namespace_tokens
+            .iter()
+            .filter_map(|s| s.expose().split_once(':'))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,6 +116,7 @@ impl Default for Config {
             base_url: String::new(),
             log: LogConfig::default(),
             limits: Limits::default(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -153,6 +211,36 @@ impl Config {
                 format!("WHARF_BODY_IDLE_TIMEOUT_SECS={v:?} is not a number of seconds")
             })?;
         }
+        for name in ["REGISTRY_ADMIN_TOKEN", "ADMIN_REGISTRY_TOKEN"] {
+            if let Some(v) = first(&[name]) {
+                self.auth.admin_tokens.push(Secret::new(v));
+            }
+        }
+        if let Some(v) = first(&["REGISTRY_TOKENS"]) {
+            for pair in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                self.auth.namespace_tokens.push(Secret::new(pair));
+            }
+        }
+        if let Some(v) = first(&["PRIVATE_REGISTRY_TOKEN"]) {
+            self.auth.pull_tokens.push(Secret::new(v));
+        }
+        if let Some(v) = first(&["WHARF_PRIVATE"]) {
+            self.auth.private = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        self.validate()
+    }
+
+    /// Checks what serde cannot: `namespace:token` pairs.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        for pair in &self.auth.namespace_tokens {
+            match pair.expose().split_once(':') {
+                Some((ns, tok)) if wharf_core::auth::valid_namespace(ns) && !tok.is_empty() => {}
+                _ => anyhow::bail!(
+                    "namespace tokens must be <namespace>:<token> with a lowercase namespace \
+                     (REGISTRY_TOKENS=acme:secret,other:secret2)"
+                ),
+            }
+        }
         Ok(())
     }
 
@@ -238,6 +326,38 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("/w"));
         assert_eq!(c.log.format, LogFormat::Json);
         assert_eq!(c.blob_limit(), Some(10));
+    }
+
+    #[test]
+    fn seed_token_variables_configure_auth() {
+        let mut c = Config::default();
+        c.apply_env(env_of(&[
+            ("REGISTRY_ADMIN_TOKEN", "s3cr3t-a"),
+            ("ADMIN_REGISTRY_TOKEN", "s3cr3t-b"),
+            ("REGISTRY_TOKENS", "acme:s3cr3t-c, other:s3cr3t:d"),
+            ("PRIVATE_REGISTRY_TOKEN", "s3cr3t-e"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.auth.admin_tokens,
+            [Secret::new("s3cr3t-a"), Secret::new("s3cr3t-b")]
+        );
+        let pairs: Vec<_> = c.auth.namespace_pairs().collect();
+        assert_eq!(pairs, [("acme", "s3cr3t-c"), ("other", "s3cr3t:d")]);
+        assert!(c.auth.is_private());
+        assert!(c.auth.has_tokens());
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("s3cr3t"),
+            "a secret leaked into Debug: {shown}"
+        );
+        let mut bad = Config::default();
+        assert!(bad
+            .apply_env(env_of(&[("REGISTRY_TOKENS", "no-colon")]))
+            .is_err());
+        assert!(bad
+            .apply_env(env_of(&[("REGISTRY_TOKENS", "Upper:t")]))
+            .is_err());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use axum::Router;
 
-use crate::routes::{oci, ops, wellknown};
+use crate::routes::{oci, ops, token, wellknown};
 use crate::{middleware, AppState};
 
 /// The complete application router.
@@ -11,5 +11,6 @@ pub fn router(state: AppState) -> Router {
     let app = ops::route(app);
     let app = oci::route(app);
     let app = wellknown::route(app);
+    let app = token::route(app);
     middleware::apply(app.with_state(state))
 }

@@ -13,7 +13,7 @@ pub mod sqlite;
 pub use blob::{BlobStore, ByteStream};
 pub use error::StorageError;
 pub use fs::FsBlobStore;
-pub use meta::{ManifestRecord, MetadataStore, NewManifest, Page, UploadRecord};
+pub use meta::{ManifestRecord, MetadataStore, NewManifest, Page, TokenRecord, UploadRecord};
 pub use sqlite::SqliteMetadataStore;
 
 /// Seconds since the Unix epoch, the timestamp unit of every metadata table.

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use wharf_core::auth::Scope;
 use wharf_core::{Digest, RepoName, Tag};
 
 use crate::StorageError;
@@ -40,6 +41,16 @@ pub struct UploadRecord {
     pub id: String,
     pub repo: RepoName,
     pub created_at: i64,
+}
+
+/// An API token, without the token itself (only its hash is stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: String,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
 }
 
 /// One page of a listing: `n` items after `last` (exclusive), in byte order.
@@ -115,6 +126,21 @@ pub trait MetadataStore: Send + Sync + 'static {
         subject: &Digest,
         artifact_type: Option<&str>,
     ) -> Result<Vec<ManifestRecord>, StorageError>;
+
+    /// Stores a new token under the hash of its secret.
+    async fn create_token(&self, token: &TokenRecord, hash: &str) -> Result<(), StorageError>;
+
+    /// The active (not revoked) token whose secret hashes to `hash`.
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StorageError>;
+
+    /// Every token, revoked ones included, oldest first.
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StorageError>;
+
+    /// Revokes a token; false if no active token has this id.
+    async fn revoke_token(&self, id: &str) -> Result<bool, StorageError>;
+
+    /// Whether any active token exists.
+    async fn has_active_tokens(&self) -> Result<bool, StorageError>;
 
     async fn create_upload(&self, upload: &UploadRecord) -> Result<(), StorageError>;
     async fn upload(&self, id: &str) -> Result<Option<UploadRecord>, StorageError>;

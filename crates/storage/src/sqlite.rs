@@ -10,10 +10,13 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::Row;
+use wharf_core::auth::Scope;
 use wharf_core::{Digest, RepoName, Tag};
 
 use crate::meta::Page;
-use crate::{now_unix, ManifestRecord, MetadataStore, NewManifest, StorageError, UploadRecord};
+use crate::{
+    now_unix, ManifestRecord, MetadataStore, NewManifest, StorageError, TokenRecord, UploadRecord,
+};
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -77,6 +80,22 @@ fn manifest_row(row: &SqliteRow) -> Result<ManifestRecord, StorageError> {
 
 const MANIFEST_COLS: &str =
     "m.digest, m.media_type, m.artifact_type, m.subject, m.size, m.annotations, m.created_at";
+
+fn token_row(row: &SqliteRow) -> Result<TokenRecord, StorageError> {
+    let scopes: String = row.try_get("scopes")?;
+    let scopes = scopes
+        .split_whitespace()
+        .map(|s| s.parse::<Scope>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| StorageError::Corrupt(format!("token scopes: {e}")))?;
+    Ok(TokenRecord {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        scopes,
+        created_at: row.try_get("created_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
 
 /// Inserts the repository and the blob rows if they are not there yet.
 async fn record_repo_and_blob(
@@ -349,6 +368,59 @@ impl MetadataStore for SqliteMetadataStore {
             .fetch_all(&self.read)
             .await?;
         rows.iter().map(manifest_row).collect()
+    }
+
+    async fn create_token(&self, token: &TokenRecord, hash: &str) -> Result<(), StorageError> {
+        let scopes: Vec<String> = token.scopes.iter().map(Scope::to_string).collect();
+        sqlx::query(
+            "INSERT INTO tokens (id, name, hash, scopes, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&token.id)
+        .bind(&token.name)
+        .bind(hash)
+        .bind(scopes.join(" "))
+        .bind(token.created_at)
+        .bind(token.revoked_at)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StorageError> {
+        let row = sqlx::query(
+            "SELECT id, name, scopes, created_at, revoked_at FROM tokens
+             WHERE hash = ? AND revoked_at IS NULL",
+        )
+        .bind(hash)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(token_row).transpose()
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT id, name, scopes, created_at, revoked_at FROM tokens ORDER BY created_at, id",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(token_row).collect()
+    }
+
+    async fn revoke_token(&self, id: &str) -> Result<bool, StorageError> {
+        let done =
+            sqlx::query("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+                .bind(now_unix())
+                .bind(id)
+                .execute(&self.write)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn has_active_tokens(&self) -> Result<bool, StorageError> {
+        let row = sqlx::query("SELECT 1 FROM tokens WHERE revoked_at IS NULL LIMIT 1")
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.is_some())
     }
 
     async fn create_upload(&self, upload: &UploadRecord) -> Result<(), StorageError> {

@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
+use wharf_core::auth::Scope;
 use wharf_core::{Algorithm, ByteRange, Digest, RepoName, Tag};
 use wharf_storage::fs::collect;
 use wharf_storage::{
     BlobStore, ByteStream, FsBlobStore, MetadataStore, NewManifest, Page, SqliteMetadataStore,
-    StorageError, UploadRecord,
+    StorageError, TokenRecord, UploadRecord,
 };
 
 fn stream(parts: &[&'static [u8]]) -> ByteStream {
@@ -315,6 +316,34 @@ async fn metadata_store_suite(store: Arc<dyn MetadataStore>) {
     assert!(store.unlink_blob(&a, &blob).await.unwrap());
     assert!(!store.unlink_blob(&a, &blob).await.unwrap());
     assert_eq!(store.known_blob(&blob).await.unwrap(), None);
+
+    // Tokens: looked up by hash, revocable, listed without secrets.
+    assert!(!store.has_active_tokens().await.unwrap());
+    let token = TokenRecord {
+        id: "t1".into(),
+        name: "ci".into(),
+        scopes: vec![Scope::Push("ns".into()), Scope::Pull],
+        created_at: 7,
+        revoked_at: None,
+    };
+    store.create_token(&token, "hash-1").await.unwrap();
+    assert!(
+        store.create_token(&token, "hash-2").await.is_err(),
+        "ids are unique"
+    );
+    assert!(store.has_active_tokens().await.unwrap());
+    assert_eq!(
+        store.token_by_hash("hash-1").await.unwrap(),
+        Some(token.clone())
+    );
+    assert_eq!(store.token_by_hash("other").await.unwrap(), None);
+    assert!(store.revoke_token("t1").await.unwrap());
+    assert!(!store.revoke_token("t1").await.unwrap());
+    assert_eq!(store.token_by_hash("hash-1").await.unwrap(), None);
+    assert!(!store.has_active_tokens().await.unwrap());
+    let listed = store.list_tokens().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].revoked_at.is_some());
 
     // Upload sessions.
     let up = UploadRecord {

@@ -1,27 +1,20 @@
 //! `wharf serve`: loads the configuration (defaults < file < environment < flags) and runs the
 //! registry until SIGTERM or Ctrl-C.
 
-use std::path::PathBuf;
-
 use clap::Args;
 use wharf_server::config::LogFormat;
 use wharf_server::Config;
 
-use super::Failure;
+use super::{Failure, StoreArgs};
 use crate::logging;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Configuration file [default: ./wharf.toml if it exists] [env: WHARF_CONFIG]
-    #[arg(long, short = 'c', value_name = "FILE")]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreArgs,
     /// Address to listen on [default: 0.0.0.0:5000] [env: WHARF_LISTEN, or PORT]
     #[arg(long, value_name = "HOST:PORT")]
     listen: Option<String>,
-    /// Data directory for blobs and the SQLite database [default: ./wharf-data]
-    /// [env: WHARF_DATA_DIR, REGISTRY_DATA_DIR, DATA_DIR]
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
     /// Public URL of the registry [env: WHARF_BASE_URL, REGISTRY_URL, BASE_URL]
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
@@ -36,17 +29,9 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// Builds the effective configuration from the file, the environment and these flags.
     fn config(&self, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
-        let file = self
-            .config
-            .clone()
-            .or_else(|| env("WHARF_CONFIG").map(PathBuf::from));
-        let mut config = Config::from_file(file.as_deref())?;
-        config.apply_env(env)?;
+        let mut config = self.store.load(env)?;
         if let Some(v) = &self.listen {
             config.listen = v.clone();
-        }
-        if let Some(v) = &self.data_dir {
-            config.data_dir = v.clone();
         }
         if let Some(v) = &self.base_url {
             config.base_url = v.clone();

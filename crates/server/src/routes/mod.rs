@@ -2,4 +2,5 @@
 
 pub mod oci;
 pub mod ops;
+pub mod token;
 pub mod wellknown;

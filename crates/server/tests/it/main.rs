@@ -1,6 +1,7 @@
 //! In-process tests of every HTTP endpoint: the real router and real storage (filesystem +
 //! SQLite in a temp dir), driven with `tower::ServiceExt::oneshot`. One test binary for all.
 
+mod auth;
 mod blobs;
 mod listing;
 mod manifests;
@@ -20,6 +21,7 @@ use wharf_server::{App, AppState, Config};
 /// A registry with its own data directory.
 pub struct TestApp {
     router: Router,
+    pub state: AppState,
     pub config: Config,
     pub dir: tempfile::TempDir,
 }
@@ -83,9 +85,10 @@ impl TestApp {
     }
 
     async fn open(config: Config, dir: tempfile::TempDir) -> TestApp {
-        let app = App::open(config.clone()).await.unwrap();
+        let state = AppState::new(App::open(config.clone()).await.unwrap());
         TestApp {
-            router: wharf_server::router::router(AppState::new(app)),
+            router: wharf_server::router::router(state.clone()),
+            state,
             config,
             dir,
         }
@@ -97,8 +100,9 @@ impl TestApp {
             config,
             dir,
             router,
+            state,
         } = self;
-        drop(router);
+        drop((router, state));
         TestApp::open(config, dir).await
     }
 
@@ -109,7 +113,24 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: impl Into<Body>,
     ) -> Resp {
-        let mut req = Request::builder().method(method).uri(uri);
+        self.request_from(LOOPBACK, method, uri, headers, body)
+            .await
+    }
+
+    /// A request from the client address `peer`.
+    pub async fn request_from(
+        &self,
+        peer: &str,
+        method: Method,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Body>,
+    ) -> Resp {
+        let peer: std::net::SocketAddr = peer.parse().unwrap();
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .extension(axum::extract::ConnectInfo(peer));
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -127,6 +148,11 @@ impl TestApp {
             headers,
             body,
         }
+    }
+
+    /// Creates a stored token and returns its secret.
+    pub async fn create_token(&self, name: &str, scopes: Vec<wharf_core::auth::Scope>) -> String {
+        self.state.create_token(name, scopes).await.unwrap().1
     }
 
     pub async fn get(&self, uri: &str) -> Resp {
@@ -213,6 +239,9 @@ impl TestApp {
         (body, digest)
     }
 }
+
+/// The address in-process requests come from unless a test says otherwise.
+pub const LOOPBACK: &str = "127.0.0.1:40000";
 
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";

@@ -21,6 +21,7 @@ use wharf_core::RepoName;
 
 use self::error::{Code, OciError, OciResult};
 use self::path::OciPath;
+use crate::auth::{self, Access, Denial, ANONYMOUS_TOKEN};
 use crate::AppState;
 
 pub fn route(app: Router<AppState>) -> Router<AppState> {
@@ -93,6 +94,97 @@ async fn dispatch(
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
+/// Checks credentials before anything else about the request is validated.
+async fn authorize(
+    state: &AppState,
+    endpoint: &OciPath<'_>,
+    method: &Method,
+    headers: &axum::http::HeaderMap,
+    peer: Option<std::net::SocketAddr>,
+) -> OciResult<()> {
+    let read_only = matches!(*method, Method::GET | Method::HEAD);
+    let (name, access) = match endpoint {
+        OciPath::Base => return authorize_base(state, headers).await,
+        OciPath::Catalog | OciPath::AllTags => (None, Access::Read),
+        OciPath::Tags { name } | OciPath::Referrers { name, .. } => (Some(*name), Access::Read),
+        OciPath::Manifest { name, .. } | OciPath::Blob { name, .. } if read_only => {
+            (Some(*name), Access::Read)
+        }
+        OciPath::Manifest { name, .. }
+        | OciPath::Blob { name, .. }
+        | OciPath::Uploads { name }
+        | OciPath::Upload { name, .. } => (Some(*name), Access::Write(namespace_of(name))),
+    };
+    match state.authorize(headers, peer, access).await {
+        Ok(_) => Ok(()),
+        Err(denial) => {
+            let actions = if access == Access::Read {
+                "pull"
+            } else {
+                "pull,push"
+            };
+            let scope = name.map(|n| format!("repository:{n}:{actions}"));
+            Err(denied(state, headers, denial, scope.as_deref()))
+        }
+    }
+}
+
+/// `GET /v2/` tells clients whether they must authenticate: once tokens exist, it answers 401
+/// with a challenge to requests that carry no credentials (the anonymous token counts as one).
+async fn authorize_base(state: &AppState, headers: &axum::http::HeaderMap) -> OciResult<()> {
+    let token = auth::presented_token(headers);
+    if token.as_deref() == Some(ANONYMOUS_TOKEN) {
+        return Ok(());
+    }
+    let configured = state
+        .auth_configured()
+        .await
+        .map_err(|e| OciError::internal("token store failed", e))?;
+    match state.principal(token.as_deref()).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) if !configured => Ok(()),
+        Ok(None) => Err(denied(
+            state,
+            headers,
+            Denial::Unauthenticated { invalid: false },
+            None,
+        )),
+        Err(denial) => Err(denied(state, headers, denial, None)),
+    }
+}
+
+/// The namespace a repository belongs to: its first path component.
+fn namespace_of(name: &str) -> &str {
+    name.split('/').next().unwrap_or(name)
+}
+
+fn denied(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    denial: Denial,
+    scope: Option<&str>,
+) -> OciError {
+    match denial {
+        Denial::Unauthenticated { invalid } => OciError::new(
+            Code::Unauthorized,
+            if invalid {
+                "the token is not valid"
+            } else {
+                "authentication required"
+            },
+        )
+        .header(
+            header::WWW_AUTHENTICATE,
+            &auth::challenge(&state.config.base_url, headers, scope),
+        ),
+        Denial::Forbidden { principal } => OciError::new(
+            Code::Denied,
+            format!("{principal} may not do this: requested access to the resource is denied"),
+        ),
+        Denial::Storage(e) => OciError::internal("token store failed", e),
+    }
+}
+
 async fn route_request(
     state: &AppState,
     method: Method,
@@ -107,6 +199,8 @@ async fn route_request(
                 .detail(serde_json::json!({ "path": format!("/v2/{rest}") })),
         );
     };
+    let peer = auth::peer(&req);
+    authorize(state, &endpoint, &method, req.headers(), peer).await?;
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
     let head = method == Method::HEAD;
