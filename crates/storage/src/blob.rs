@@ -47,10 +47,14 @@ pub trait BlobStore: Send + Sync + 'static {
         limit: Option<u64>,
     ) -> Result<u64, StorageError>;
 
-    /// Verifies that the upload's content has digest `expected`, makes it durable and visible as
-    /// that blob, and removes the upload. Returns the blob's size. On a digest mismatch the upload
-    /// is left as it was.
-    async fn upload_commit(&self, id: &str, expected: &Digest) -> Result<u64, StorageError>;
+    /// Makes the upload durable and visible as a blob, and removes the upload. With `expected`,
+    /// the content must have that digest (on a mismatch the upload is left as it was); without,
+    /// the blob is stored under its SHA-256. Returns the blob's digest and size.
+    async fn upload_commit(
+        &self,
+        id: &str,
+        expected: Option<&Digest>,
+    ) -> Result<(Digest, u64), StorageError>;
 
     /// Discards an upload. Unknown ids are not an error.
     async fn upload_abort(&self, id: &str) -> Result<(), StorageError>;

@@ -84,7 +84,7 @@ async fn blob_store_suite(store: Arc<dyn BlobStore>) {
     );
     let right = Digest::sha256(b"hello world");
     let wrong = Digest::sha256(b"hello there");
-    match store.upload_commit("u1", &wrong).await {
+    match store.upload_commit("u1", Some(&wrong)).await {
         Err(StorageError::DigestMismatch { expected, actual }) => {
             assert_eq!(expected, wrong);
             assert_eq!(actual, right);
@@ -102,11 +102,14 @@ async fn blob_store_suite(store: Arc<dyn BlobStore>) {
         Some(11),
         "kept after a mismatch"
     );
-    assert_eq!(store.upload_commit("u1", &right).await.unwrap(), 11);
+    assert_eq!(
+        store.upload_commit("u1", Some(&right)).await.unwrap(),
+        (right.clone(), 11)
+    );
     assert_eq!(read_all(&*store, &right, None).await, b"hello world");
     assert_eq!(store.upload_size("u1").await.unwrap(), None);
     assert!(matches!(
-        store.upload_commit("u1", &right).await,
+        store.upload_commit("u1", Some(&right)).await,
         Err(StorageError::UploadNotFound(_))
     ));
 
@@ -139,7 +142,7 @@ async fn blob_store_suite(store: Arc<dyn BlobStore>) {
         .await
         .unwrap();
     let sha512 = Digest::of(Algorithm::Sha512, b"partial");
-    assert_eq!(store.upload_commit("u3", &sha512).await.unwrap(), 7);
+    assert_eq!(store.upload_commit("u3", Some(&sha512)).await.unwrap().1, 7);
     assert_eq!(read_all(&*store, &sha512, None).await, b"partial");
 
     // Concurrent appends to one upload are serialised, not interleaved mid-chunk.
@@ -152,15 +155,25 @@ async fn blob_store_suite(store: Arc<dyn BlobStore>) {
     b.unwrap();
     let expect_ab = Digest::sha256(b"aaaaaaaabbbbbbbb");
     let expect_ba = Digest::sha256(b"bbbbbbbbaaaaaaaa");
-    let committed = match store.upload_commit("u4", &expect_ab).await {
+    let committed = match store.upload_commit("u4", Some(&expect_ab)).await {
         Ok(_) => expect_ab,
         Err(StorageError::DigestMismatch { .. }) => {
-            store.upload_commit("u4", &expect_ba).await.unwrap();
+            store.upload_commit("u4", Some(&expect_ba)).await.unwrap();
             expect_ba
         }
         Err(e) => panic!("{e}"),
     };
     assert_eq!(store.stat(&committed).await.unwrap(), Some(16));
+
+    // Without an expected digest the blob lands under its SHA-256.
+    store.upload_create("u5").await.unwrap();
+    store
+        .upload_append("u5", None, stream(&[b"any", b"thing"]), None)
+        .await
+        .unwrap();
+    let (d, size) = store.upload_commit("u5", None).await.unwrap();
+    assert_eq!((d.clone(), size), (Digest::sha256(b"anything"), 8));
+    assert_eq!(read_all(&*store, &d, None).await, b"anything");
 
     // Ids that could escape the upload area are unknown uploads.
     for bad in ["../escape", "", "a/b"] {
@@ -379,7 +392,7 @@ async fn fs_upload_resumes_in_a_new_store_instance() {
         .await
         .unwrap();
     let d = Digest::sha256(b"before restart");
-    assert_eq!(second.upload_commit("r1", &d).await.unwrap(), 14);
+    assert_eq!(second.upload_commit("r1", Some(&d)).await.unwrap(), (d, 14));
 }
 
 #[tokio::test]

@@ -169,11 +169,11 @@ pub async fn start(
                     state.config.blob_limit(),
                 )
                 .await?;
-            state.blobs.upload_commit(&id, &digest).await
+            state.blobs.upload_commit(&id, Some(&digest)).await
         }
         .await;
         let size = match stored {
-            Ok(size) => size,
+            Ok((_, size)) => size,
             Err(e) => {
                 state.blobs.upload_abort(&id).await?;
                 return Err(e.into());
@@ -298,7 +298,7 @@ pub async fn finish(
     let digest = parse_digest(digest)?;
     session(state, &repo, id).await?;
     append(state, id, headers, body).await?;
-    let size = state.blobs.upload_commit(id, &digest).await?;
+    let (_, size) = state.blobs.upload_commit(id, Some(&digest)).await?;
     state.meta.link_blob(&repo, &digest, size).await?;
     state.meta.delete_upload(id).await?;
     Ok(blob_created(&repo, &digest))
