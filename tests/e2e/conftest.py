@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -96,14 +97,15 @@ def stop(proc: subprocess.Popen) -> int | None:
         return None
 
 
-@pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory):
-    """A running wharf with a fresh data dir; yields its address; asserts a clean exit on SIGTERM."""
+@contextlib.contextmanager
+def running_wharf(root: Path, extra_env: dict[str, str] | None = None):
+    """Starts wharf on a free port with a fresh data dir under `root` (and `extra_env`); yields
+    its address; on exit asserts a clean exit on SIGTERM."""
     global _server_log
     binary = wharf_bin()
-    root = tmp_path_factory.mktemp("wharf")
     env = {k: v for k, v in os.environ.items() if k not in _SERVER_ENV_VARS}
     env["NO_COLOR"] = "1"
+    env.update(extra_env or {})
 
     proc = None
     failures = []
@@ -139,6 +141,13 @@ def registry(tmp_path_factory: pytest.TempPathFactory):
             print(f"\n--- wharf log ({log}) ---\n{read_log(log)}")
         assert code is not None, f"wharf ignored SIGTERM for {SHUTDOWN_TIMEOUT_S:.0f} s and was killed"
         assert code == 0, f"wharf exited with code {code} on SIGTERM (expected a graceful 0)"
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory):
+    """A running wharf with a fresh data dir and no tokens, shared by the session."""
+    with running_wharf(tmp_path_factory.mktemp("wharf")) as reg:
+        yield reg
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -22,6 +22,23 @@ pub struct Config {
     pub log: LogConfig,
     pub limits: Limits,
     pub auth: AuthConfig,
+    pub files: FilesConfig,
+}
+
+/// The Simplism-compatible file registry (`/registry/...`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FilesConfig {
+    /// The repository whose tags are the files: `hello.wasm` is `<repository>:hello.wasm`.
+    pub repository: String,
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        FilesConfig {
+            repository: "files".into(),
+        }
+    }
 }
 
 /// A secret from the configuration: never shown by `Debug` (so never in logs).
@@ -103,6 +120,9 @@ pub struct Limits {
     pub max_manifest_bytes: u64,
     /// Largest blob accepted, in bytes; 0 means no limit. Larger is 413.
     pub max_blob_bytes: u64,
+    /// Largest file or package upload (`/registry/push`, `/api/v1/packages`), in bytes; larger
+    /// is 413.
+    pub max_upload_bytes: u64,
     /// An upload whose client sends nothing for this many seconds is cut off (400), so a stalled
     /// client cannot hold its upload session.
     pub body_idle_timeout_secs: u64,
@@ -117,6 +137,7 @@ impl Default for Config {
             log: LogConfig::default(),
             limits: Limits::default(),
             auth: AuthConfig::default(),
+            files: FilesConfig::default(),
         }
     }
 }
@@ -135,6 +156,7 @@ impl Default for Limits {
         Limits {
             max_manifest_bytes: wharf_core::manifest::DEFAULT_MAX_MANIFEST_BYTES as u64,
             max_blob_bytes: 0,
+            max_upload_bytes: 50 * 1024 * 1024,
             body_idle_timeout_secs: 60,
         }
     }
@@ -211,6 +233,19 @@ impl Config {
                 format!("WHARF_BODY_IDLE_TIMEOUT_SECS={v:?} is not a number of seconds")
             })?;
         }
+        if let Some(v) = first(&[
+            "WHARF_MAX_UPLOAD_MB",
+            "REGISTRY_MAX_UPLOAD_MB",
+            "MAX_UPLOAD_MB",
+        ]) {
+            let mb: u64 = v
+                .parse()
+                .with_context(|| format!("max upload size {v:?} is not a number of MiB"))?;
+            self.limits.max_upload_bytes = mb.saturating_mul(1024 * 1024);
+        }
+        if let Some(v) = first(&["WHARF_FILES_REPOSITORY"]) {
+            self.files.repository = v;
+        }
         for name in ["REGISTRY_ADMIN_TOKEN", "ADMIN_REGISTRY_TOKEN"] {
             if let Some(v) = first(&[name]) {
                 self.auth.admin_tokens.push(Secret::new(v));
@@ -230,8 +265,14 @@ impl Config {
         self.validate()
     }
 
-    /// Checks what serde cannot: `namespace:token` pairs.
+    /// Checks what serde cannot: `namespace:token` pairs, the files repository name.
     pub fn validate(&self) -> anyhow::Result<()> {
+        wharf_core::RepoName::parse(&self.files.repository).with_context(|| {
+            format!(
+                "files.repository {:?} is not a repository name",
+                self.files.repository
+            )
+        })?;
         for pair in &self.auth.namespace_tokens {
             match pair.expose().split_once(':') {
                 Some((ns, tok)) if wharf_core::auth::valid_namespace(ns) && !tok.is_empty() => {}

@@ -8,6 +8,7 @@ pub mod config;
 pub mod middleware;
 pub mod router;
 pub mod routes;
+pub mod services;
 pub mod state;
 
 pub use config::Config;

@@ -2,7 +2,7 @@
 
 use axum::Router;
 
-use crate::routes::{oci, ops, token, wellknown};
+use crate::routes::{files, oci, ops, token, wellknown};
 use crate::{middleware, AppState};
 
 /// The complete application router.
@@ -12,5 +12,6 @@ pub fn router(state: AppState) -> Router {
     let app = oci::route(app);
     let app = wellknown::route(app);
     let app = token::route(app);
+    let app = files::route(app);
     middleware::apply(app.with_state(state))
 }

@@ -116,6 +116,12 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn list_tags(&self, repo: &RepoName, page: Page<'_>)
         -> Result<Vec<String>, StorageError>;
 
+    /// Every tag of `repo` with the manifest it points at, in tag order.
+    async fn tagged_manifests(
+        &self,
+        repo: &RepoName,
+    ) -> Result<Vec<(String, ManifestRecord)>, StorageError>;
+
     /// Every repository with at least one tag, with its tags.
     async fn all_tags(&self) -> Result<Vec<(String, Vec<String>)>, StorageError>;
 

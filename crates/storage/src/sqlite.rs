@@ -334,6 +334,24 @@ impl MetadataStore for SqliteMetadataStore {
             .collect()
     }
 
+    async fn tagged_manifests(
+        &self,
+        repo: &RepoName,
+    ) -> Result<Vec<(String, ManifestRecord)>, StorageError> {
+        let sql = format!(
+            "SELECT t.name AS tag, {MANIFEST_COLS} FROM tags t
+             JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest
+             WHERE t.repo = ? ORDER BY t.name"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(repo.as_str())
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("tag")?, manifest_row(r)?)))
+            .collect()
+    }
+
     async fn all_tags(&self) -> Result<Vec<(String, Vec<String>)>, StorageError> {
         let rows = sqlx::query("SELECT repo, name FROM tags ORDER BY repo, name")
             .fetch_all(&self.read)

@@ -291,6 +291,16 @@ async fn metadata_store_suite(store: Arc<dyn MetadataStore>) {
         .unwrap();
     assert_eq!(page, ["c", "latest"]);
 
+    let tagged = store.tagged_manifests(&a).await.unwrap();
+    assert_eq!(tagged.len(), 5);
+    assert_eq!(tagged[0].0, "a");
+    assert_eq!(tagged[0].1.digest, m1.digest);
+    assert!(store
+        .tagged_manifests(&repo("none/here"))
+        .await
+        .unwrap()
+        .is_empty());
+
     let m2 = manifest(&b, b"two", None, "application/x-app");
     store.put_manifest(&m2, &[tag("x")]).await.unwrap();
     assert_eq!(

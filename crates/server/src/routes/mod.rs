@@ -1,5 +1,6 @@
 //! One module per HTTP surface; each exposes `route(Router) -> Router`.
 
+pub mod files;
 pub mod oci;
 pub mod ops;
 pub mod token;

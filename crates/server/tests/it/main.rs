@@ -3,6 +3,7 @@
 
 mod auth;
 mod blobs;
+mod files;
 mod listing;
 mod manifests;
 mod robustness;

@@ -1,0 +1,3 @@
+//! Services: rules shared by several surfaces, between the route handlers and the stores.
+
+pub mod artifact;
