@@ -7,7 +7,9 @@ pub mod auth;
 pub mod digest;
 pub mod manifest;
 pub mod name;
+pub mod package;
 pub mod range;
+pub mod wasm;
 
 pub use digest::{Algorithm, Digest, DigestError, Hasher};
 pub use manifest::{Descriptor, Manifest, ManifestError, ManifestKind};
