@@ -10,6 +10,9 @@ pub enum StorageError {
     DigestMismatch { expected: Digest, actual: Digest },
     #[error("chunk starts at {given} but the upload is at offset {current}")]
     OffsetMismatch { given: u64, current: u64 },
+    /// The record exists and may not be replaced (a published package version).
+    #[error("{0} already exists")]
+    Conflict(String),
     #[error("upload exceeds the limit of {limit} bytes")]
     TooLarge { limit: u64 },
     /// The request body ended early or the client went away: not the server's fault.

@@ -8,12 +8,14 @@ pub mod blob;
 pub mod error;
 pub mod fs;
 pub mod meta;
+pub mod package;
 pub mod sqlite;
 
 pub use blob::{BlobStore, ByteStream};
 pub use error::StorageError;
 pub use fs::FsBlobStore;
 pub use meta::{ManifestRecord, MetadataStore, NewManifest, Page, TokenRecord, UploadRecord};
+pub use package::{PackageStats, VersionRecord};
 pub use sqlite::SqliteMetadataStore;
 
 /// Seconds since the Unix epoch, the timestamp unit of every metadata table.

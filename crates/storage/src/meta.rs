@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use wharf_core::auth::Scope;
 use wharf_core::{Digest, RepoName, Tag};
 
-use crate::StorageError;
+use crate::{PackageStats, StorageError, VersionRecord};
 
 /// A manifest about to be recorded. Its bytes must already be in the blob store.
 #[derive(Debug, Clone)]
@@ -147,6 +147,44 @@ pub trait MetadataStore: Send + Sync + 'static {
 
     /// Whether any active token exists.
     async fn has_active_tokens(&self) -> Result<bool, StorageError>;
+
+    /// Records a package version — and, when given, its manifest and tag — atomically. A version
+    /// that exists already is [`StorageError::Conflict`] and changes nothing. The package's
+    /// description, license and repository follow its newest publish.
+    async fn publish_version(
+        &self,
+        version: &VersionRecord,
+        manifest: Option<(&NewManifest, &Tag)>,
+    ) -> Result<(), StorageError>;
+
+    /// Every version of a package (yanked ones included), in no particular order.
+    async fn package_versions(&self, package: &str) -> Result<Vec<VersionRecord>, StorageError>;
+
+    async fn package_version(
+        &self,
+        package: &str,
+        version: &str,
+    ) -> Result<Option<VersionRecord>, StorageError>;
+
+    /// Every package name, sorted.
+    async fn package_names(&self) -> Result<Vec<String>, StorageError>;
+
+    /// Versions of packages whose name, description, or WIT imports/exports contain `needle`
+    /// (case-insensitive), yanked ones excluded. An empty needle matches everything.
+    async fn search_versions(&self, needle: &str) -> Result<Vec<VersionRecord>, StorageError>;
+
+    /// Marks a version yanked or not; false if it does not exist.
+    async fn set_yanked(
+        &self,
+        package: &str,
+        version: &str,
+        yanked: bool,
+    ) -> Result<bool, StorageError>;
+
+    /// Counts one download of a version.
+    async fn count_download(&self, package: &str, version: &str) -> Result<(), StorageError>;
+
+    async fn package_stats(&self) -> Result<PackageStats, StorageError>;
 
     async fn create_upload(&self, upload: &UploadRecord) -> Result<(), StorageError>;
     async fn upload(&self, id: &str) -> Result<Option<UploadRecord>, StorageError>;

@@ -15,7 +15,8 @@ use wharf_core::{Digest, RepoName, Tag};
 
 use crate::meta::Page;
 use crate::{
-    now_unix, ManifestRecord, MetadataStore, NewManifest, StorageError, TokenRecord, UploadRecord,
+    now_unix, ManifestRecord, MetadataStore, NewManifest, PackageStats, StorageError, TokenRecord,
+    UploadRecord, VersionRecord,
 };
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -121,6 +122,92 @@ async fn record_repo_and_blob(
     Ok(())
 }
 
+/// Records a manifest, its references and its tags inside `tx`.
+async fn insert_manifest(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    m: &NewManifest,
+    tags: &[Tag],
+) -> Result<(), StorageError> {
+    let now = now_unix();
+    let digest = m.digest.to_string();
+    let annotations = (!m.annotations.is_empty())
+        .then(|| serde_json::to_string(&m.annotations))
+        .transpose()
+        .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+    record_repo_and_blob(tx, &m.repo, &digest, m.size, now).await?;
+    sqlx::query(
+        "INSERT INTO manifests (repo, digest, media_type, artifact_type, subject, size, annotations, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(m.repo.as_str())
+    .bind(&digest)
+    .bind(&m.media_type)
+    .bind(&m.artifact_type)
+    .bind(m.subject.as_ref().map(Digest::to_string))
+    .bind(m.size as i64)
+    .bind(annotations)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    for child in &m.references {
+        sqlx::query("INSERT INTO manifest_refs (repo, manifest, child) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+            .bind(m.repo.as_str())
+            .bind(&digest)
+            .bind(child.to_string())
+            .execute(&mut **tx)
+            .await?;
+    }
+    for tag in tags {
+        sqlx::query(
+            "INSERT INTO tags (repo, name, digest, updated_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (repo, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at",
+        )
+        .bind(m.repo.as_str())
+        .bind(tag.as_str())
+        .bind(&digest)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+const VERSION_COLS: &str =
+    "v.package, p.namespace, v.version, v.description, v.license, v.repository, \
+     v.wit_url, v.size, v.sha256, v.manifest_digest, v.dependencies, v.targets, v.imports, \
+     v.exports, v.yanked, v.downloads, v.published_at";
+
+fn json_col<T: serde::de::DeserializeOwned>(row: &SqliteRow, col: &str) -> Result<T, StorageError> {
+    let text: String = row.try_get(col)?;
+    serde_json::from_str(&text).map_err(|e| StorageError::Corrupt(format!("{col}: {e}")))
+}
+
+fn version_row(row: &SqliteRow) -> Result<VersionRecord, StorageError> {
+    Ok(VersionRecord {
+        package: row.try_get("package")?,
+        namespace: row.try_get("namespace")?,
+        version: row.try_get("version")?,
+        description: row.try_get("description")?,
+        license: row.try_get("license")?,
+        repository: row.try_get("repository")?,
+        wit_url: row.try_get("wit_url")?,
+        size: row.try_get::<i64, _>("size")? as u64,
+        sha256: row.try_get("sha256")?,
+        manifest_digest: row.try_get("manifest_digest")?,
+        dependencies: json_col(row, "dependencies")?,
+        targets: json_col(row, "targets")?,
+        imports: json_col(row, "imports")?,
+        exports: json_col(row, "exports")?,
+        yanked: row.try_get::<i64, _>("yanked")? != 0,
+        downloads: row.try_get::<i64, _>("downloads")? as u64,
+        published_at: row.try_get("published_at")?,
+    })
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("plain values serialize")
+}
+
 /// `LIMIT -1` is SQLite's "no limit".
 fn limit_of(page: Page<'_>) -> i64 {
     page.limit.map_or(-1, i64::from)
@@ -204,48 +291,8 @@ impl MetadataStore for SqliteMetadataStore {
     }
 
     async fn put_manifest(&self, m: &NewManifest, tags: &[Tag]) -> Result<(), StorageError> {
-        let now = now_unix();
-        let digest = m.digest.to_string();
-        let annotations = (!m.annotations.is_empty())
-            .then(|| serde_json::to_string(&m.annotations))
-            .transpose()
-            .map_err(|e| StorageError::Corrupt(e.to_string()))?;
         let mut tx = self.write.begin().await?;
-        record_repo_and_blob(&mut tx, &m.repo, &digest, m.size, now).await?;
-        sqlx::query(
-            "INSERT INTO manifests (repo, digest, media_type, artifact_type, subject, size, annotations, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(m.repo.as_str())
-        .bind(&digest)
-        .bind(&m.media_type)
-        .bind(&m.artifact_type)
-        .bind(m.subject.as_ref().map(Digest::to_string))
-        .bind(m.size as i64)
-        .bind(annotations)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        for child in &m.references {
-            sqlx::query("INSERT INTO manifest_refs (repo, manifest, child) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
-                .bind(m.repo.as_str())
-                .bind(&digest)
-                .bind(child.to_string())
-                .execute(&mut *tx)
-                .await?;
-        }
-        for tag in tags {
-            sqlx::query(
-                "INSERT INTO tags (repo, name, digest, updated_at) VALUES (?, ?, ?, ?)
-                 ON CONFLICT (repo, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at",
-            )
-            .bind(m.repo.as_str())
-            .bind(tag.as_str())
-            .bind(&digest)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_manifest(&mut tx, m, tags).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -439,6 +486,165 @@ impl MetadataStore for SqliteMetadataStore {
             .fetch_optional(&self.read)
             .await?;
         Ok(row.is_some())
+    }
+
+    async fn publish_version(
+        &self,
+        v: &VersionRecord,
+        manifest: Option<(&NewManifest, &Tag)>,
+    ) -> Result<(), StorageError> {
+        let now = now_unix();
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "INSERT INTO packages (name, namespace, description, license, repository, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (name) DO UPDATE SET description = excluded.description,
+                 license = excluded.license, repository = excluded.repository, updated_at = excluded.updated_at",
+        )
+        .bind(&v.package)
+        .bind(&v.namespace)
+        .bind(&v.description)
+        .bind(&v.license)
+        .bind(&v.repository)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO package_versions (package, version, description, license, repository, wit_url,
+                 size, sha256, manifest_digest, dependencies, targets, imports, exports, yanked,
+                 downloads, published_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(&v.package)
+        .bind(&v.version)
+        .bind(&v.description)
+        .bind(&v.license)
+        .bind(&v.repository)
+        .bind(&v.wit_url)
+        .bind(v.size as i64)
+        .bind(&v.sha256)
+        .bind(&v.manifest_digest)
+        .bind(to_json(&v.dependencies))
+        .bind(to_json(&v.targets))
+        .bind(to_json(&v.imports))
+        .bind(to_json(&v.exports))
+        .bind(v.yanked)
+        .bind(v.published_at)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            // Dropping the transaction rolls back the package row update too.
+            return Err(StorageError::Conflict(format!(
+                "{}@{}",
+                v.package, v.version
+            )));
+        }
+        if let Some((m, tag)) = manifest {
+            insert_manifest(&mut tx, m, std::slice::from_ref(tag)).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn package_versions(&self, package: &str) -> Result<Vec<VersionRecord>, StorageError> {
+        let sql = format!(
+            "SELECT {VERSION_COLS} FROM package_versions v JOIN packages p ON p.name = v.package
+             WHERE v.package = ?"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(package)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(version_row).collect()
+    }
+
+    async fn package_version(
+        &self,
+        package: &str,
+        version: &str,
+    ) -> Result<Option<VersionRecord>, StorageError> {
+        let sql = format!(
+            "SELECT {VERSION_COLS} FROM package_versions v JOIN packages p ON p.name = v.package
+             WHERE v.package = ? AND v.version = ?"
+        );
+        let row = sqlx::query(&sql)
+            .bind(package)
+            .bind(version)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(version_row).transpose()
+    }
+
+    async fn package_names(&self) -> Result<Vec<String>, StorageError> {
+        let rows = sqlx::query("SELECT name FROM packages ORDER BY name")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get("name").map_err(Into::into))
+            .collect()
+    }
+
+    async fn search_versions(&self, needle: &str) -> Result<Vec<VersionRecord>, StorageError> {
+        // LIKE with the wildcards of the needle escaped: `%` and `_` match themselves.
+        let escaped = needle
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        let sql = format!(
+            "SELECT {VERSION_COLS} FROM package_versions v JOIN packages p ON p.name = v.package
+             WHERE v.yanked = 0 AND v.package IN (
+                 SELECT package FROM package_versions WHERE yanked = 0 AND (
+                     lower(package) LIKE ?1 ESCAPE '\\' OR lower(description) LIKE ?1 ESCAPE '\\'
+                     OR lower(imports) LIKE ?1 ESCAPE '\\' OR lower(exports) LIKE ?1 ESCAPE '\\'))"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(pattern)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(version_row).collect()
+    }
+
+    async fn set_yanked(
+        &self,
+        package: &str,
+        version: &str,
+        yanked: bool,
+    ) -> Result<bool, StorageError> {
+        let done =
+            sqlx::query("UPDATE package_versions SET yanked = ? WHERE package = ? AND version = ?")
+                .bind(yanked)
+                .bind(package)
+                .bind(version)
+                .execute(&self.write)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn count_download(&self, package: &str, version: &str) -> Result<(), StorageError> {
+        sqlx::query("UPDATE package_versions SET downloads = downloads + 1 WHERE package = ? AND version = ?")
+            .bind(package)
+            .bind(version)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn package_stats(&self) -> Result<PackageStats, StorageError> {
+        let row = sqlx::query(
+            "SELECT (SELECT count(*) FROM packages) AS packages,
+                    (SELECT count(*) FROM package_versions) AS versions,
+                    (SELECT coalesce(sum(downloads), 0) FROM package_versions) AS downloads",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok(PackageStats {
+            packages: row.try_get::<i64, _>("packages")? as u64,
+            versions: row.try_get::<i64, _>("versions")? as u64,
+            downloads: row.try_get::<i64, _>("downloads")? as u64,
+        })
     }
 
     async fn create_upload(&self, upload: &UploadRecord) -> Result<(), StorageError> {

@@ -11,8 +11,8 @@ use wharf_core::auth::Scope;
 use wharf_core::{Algorithm, ByteRange, Digest, RepoName, Tag};
 use wharf_storage::fs::collect;
 use wharf_storage::{
-    BlobStore, ByteStream, FsBlobStore, MetadataStore, NewManifest, Page, SqliteMetadataStore,
-    StorageError, TokenRecord, UploadRecord,
+    BlobStore, ByteStream, FsBlobStore, MetadataStore, NewManifest, PackageStats, Page,
+    SqliteMetadataStore, StorageError, TokenRecord, UploadRecord, VersionRecord,
 };
 
 fn stream(parts: &[&'static [u8]]) -> ByteStream {
@@ -216,6 +216,28 @@ fn manifest(
     }
 }
 
+fn version(package: &str, v: &str, description: &str, imports: &[&str]) -> VersionRecord {
+    VersionRecord {
+        package: package.into(),
+        namespace: package.split(':').next().unwrap().into(),
+        version: v.into(),
+        description: description.into(),
+        license: Some("MIT".into()),
+        repository: None,
+        wit_url: None,
+        size: 8,
+        sha256: "00".repeat(32),
+        manifest_digest: Digest::sha256(v.as_bytes()).to_string(),
+        dependencies: serde_json::json!([{"name": "wasi:io", "version": "^0.2", "optional": false}]),
+        targets: vec!["wasm32-wasip2".into()],
+        imports: imports.iter().map(|s| s.to_string()).collect(),
+        exports: vec![],
+        yanked: false,
+        downloads: 0,
+        published_at: 1,
+    }
+}
+
 /// The checks every metadata store passes.
 async fn metadata_store_suite(store: Arc<dyn MetadataStore>) {
     let a = repo("ns/a");
@@ -367,6 +389,135 @@ async fn metadata_store_suite(store: Arc<dyn MetadataStore>) {
     let listed = store.list_tokens().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert!(listed[0].revoked_at.is_some());
+
+    // Packages: versions are immutable, published atomically with their tag.
+    let pkg_repo = repo("acme/tool");
+    let v1 = version(
+        "acme:tool",
+        "1.0.0",
+        "A tool for 50% of cases",
+        &["wasi:cli/stdout@0.2.0"],
+    );
+    let m1 = manifest(
+        &pkg_repo,
+        b"tool-1",
+        None,
+        "application/vnd.wasm.config.v0+json",
+    );
+    store
+        .publish_version(&v1, Some((&m1, &tag("1.0.0"))))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .tagged_manifest(&pkg_repo, &tag("1.0.0"))
+            .await
+            .unwrap()
+            .unwrap()
+            .digest,
+        m1.digest
+    );
+    let again = manifest(
+        &pkg_repo,
+        b"tool-1-again",
+        None,
+        "application/vnd.wasm.config.v0+json",
+    );
+    assert!(matches!(
+        store
+            .publish_version(&v1, Some((&again, &tag("1.0.0"))))
+            .await,
+        Err(StorageError::Conflict(_))
+    ));
+    assert_eq!(
+        store
+            .tagged_manifest(&pkg_repo, &tag("1.0.0"))
+            .await
+            .unwrap()
+            .unwrap()
+            .digest,
+        m1.digest,
+        "a refused publish changes nothing"
+    );
+    let v2 = version("acme:tool", "1.1.0", "Newer", &[]);
+    store.publish_version(&v2, None).await.unwrap();
+    store
+        .publish_version(&version("other:thing", "0.1.0", "unrelated", &[]), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.package_names().await.unwrap(),
+        ["acme:tool", "other:thing"]
+    );
+    assert_eq!(store.package_versions("acme:tool").await.unwrap().len(), 2);
+    assert_eq!(
+        store.package_version("acme:tool", "1.0.0").await.unwrap(),
+        Some(v1.clone())
+    );
+    assert_eq!(
+        store.package_version("acme:tool", "9.9.9").await.unwrap(),
+        None
+    );
+
+    let names = |found: Vec<VersionRecord>| {
+        let mut n: Vec<String> = found
+            .into_iter()
+            .map(|v| format!("{}@{}", v.package, v.version))
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(
+        names(store.search_versions("TOOL").await.unwrap()),
+        ["acme:tool@1.0.0", "acme:tool@1.1.0"]
+    );
+    assert_eq!(
+        names(store.search_versions("50%").await.unwrap()),
+        ["acme:tool@1.0.0", "acme:tool@1.1.0"]
+    );
+    assert!(
+        store.search_versions("5_%").await.unwrap().is_empty(),
+        "LIKE wildcards are literal"
+    );
+    assert_eq!(
+        names(store.search_versions("cli/stdout").await.unwrap()).len(),
+        2
+    );
+    assert_eq!(store.search_versions("").await.unwrap().len(), 3);
+
+    assert!(store.set_yanked("acme:tool", "1.0.0", true).await.unwrap());
+    assert!(!store.set_yanked("acme:tool", "7.0.0", true).await.unwrap());
+    assert!(
+        store
+            .package_version("acme:tool", "1.0.0")
+            .await
+            .unwrap()
+            .unwrap()
+            .yanked
+    );
+    assert_eq!(
+        names(store.search_versions("tool").await.unwrap()),
+        ["acme:tool@1.1.0"]
+    );
+    store.count_download("acme:tool", "1.1.0").await.unwrap();
+    store.count_download("acme:tool", "1.1.0").await.unwrap();
+    assert_eq!(
+        store
+            .package_version("acme:tool", "1.1.0")
+            .await
+            .unwrap()
+            .unwrap()
+            .downloads,
+        2
+    );
+    assert_eq!(
+        store.package_stats().await.unwrap(),
+        PackageStats {
+            packages: 2,
+            versions: 3,
+            downloads: 2
+        }
+    );
 
     // Upload sessions.
     let up = UploadRecord {
