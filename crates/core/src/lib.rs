@@ -14,4 +14,5 @@ pub mod wasm;
 pub use digest::{Algorithm, Digest, DigestError, Hasher};
 pub use manifest::{Descriptor, Manifest, ManifestError, ManifestKind};
 pub use name::{NameError, Reference, RepoName, Tag};
+pub use package::{PackageError, PackageName};
 pub use range::{ByteRange, RangeError};

@@ -155,16 +155,32 @@ impl App {
             (Some(p), Access::Read) => allows_read(&p.scopes) || !self.config.auth.is_private(),
             (None, Access::Read) => !self.config.auth.is_private(),
             (Some(p), Access::Write(ns)) => allows_write(&p.scopes, ns),
-            // Secure by default: with no token anywhere, only this machine may write.
-            (None, Access::Write(_)) => {
-                peer.is_some_and(|a| a.ip().is_loopback()) && !self.auth_configured().await?
-            }
+            (None, Access::Write(_)) => self.anonymous_may_write(peer).await?,
         };
         match (allowed, who) {
             (true, who) => Ok(who),
             (false, None) => Err(Denial::Unauthenticated { invalid: false }),
             (false, Some(p)) => Err(Denial::Forbidden { principal: p.name }),
         }
+    }
+
+    /// Secure by default: with no token anywhere, only this machine may write.
+    async fn anonymous_may_write(&self, peer: Option<SocketAddr>) -> Result<bool, StorageError> {
+        Ok(peer.is_some_and(|a| a.ip().is_loopback()) && !self.auth_configured().await?)
+    }
+
+    /// The first check of a write whose namespace is not known until the body is read: refuses
+    /// requests that could not write anywhere (401) before reading anything.
+    pub async fn authenticate_writer(
+        &self,
+        headers: &HeaderMap,
+        peer: Option<SocketAddr>,
+    ) -> Result<Option<Principal>, Denial> {
+        let who = self.principal(presented_token(headers).as_deref()).await?;
+        if who.is_none() && !self.anonymous_may_write(peer).await? {
+            return Err(Denial::Unauthenticated { invalid: false });
+        }
+        Ok(who)
     }
 
     /// Creates a token with `scopes`; returns its record and the secret, which is shown once and

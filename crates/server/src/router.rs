@@ -2,7 +2,7 @@
 
 use axum::Router;
 
-use crate::routes::{files, oci, ops, token, wellknown};
+use crate::routes::{files, oci, ops, packages, token, wellknown};
 use crate::{middleware, AppState};
 
 /// The complete application router.
@@ -13,5 +13,6 @@ pub fn router(state: AppState) -> Router {
     let app = wellknown::route(app);
     let app = token::route(app);
     let app = files::route(app);
+    let app = packages::route(app);
     middleware::apply(app.with_state(state))
 }

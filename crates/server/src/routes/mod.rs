@@ -3,5 +3,6 @@
 pub mod files;
 pub mod oci;
 pub mod ops;
+pub mod packages;
 pub mod token;
 pub mod wellknown;

@@ -1,3 +1,4 @@
 //! Services: rules shared by several surfaces, between the route handlers and the stores.
 
 pub mod artifact;
+pub mod packages;

@@ -7,10 +7,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use wharf_core::manifest::ManifestKind;
 use wharf_core::{Digest, Manifest, NameError, Reference, RepoName, Tag};
-use wharf_storage::{fs::collect, ManifestRecord, NewManifest};
+use wharf_storage::{fs::collect, ManifestRecord, NewManifest, StorageError};
 
 use super::error::{Code, OciError, OciResult};
 use super::Params;
+use crate::services::packages::{classify_oci_push, OciPush};
 use crate::AppState;
 
 fn manifest_unknown(reference: &str) -> OciError {
@@ -159,7 +160,7 @@ pub async fn put(
             .map(|d| d.digest.clone())
             .collect(),
     };
-    state.meta.put_manifest(&record, &tags).await?;
+    record_manifest(state, &repo, &manifest, record, &tags).await?;
 
     let mut res = (
         StatusCode::CREATED,
@@ -182,6 +183,75 @@ pub async fn put(
             .append("oci-tag", tag.as_str().parse().unwrap());
     }
     Ok(res)
+}
+
+/// Records the manifest and its tags. A Wasm artifact under a semver tag in an `ns/name`
+/// repository is also a package version, recorded in the same transaction; such versions are
+/// immutable (409 when a different manifest is pushed to a published version).
+async fn record_manifest(
+    state: &AppState,
+    repo: &RepoName,
+    manifest: &Manifest,
+    record: NewManifest,
+    tags: &[Tag],
+) -> OciResult<()> {
+    for tag in tags {
+        check_not_published_elsewhere(state, repo, tag, &record.digest).await?;
+    }
+    for (i, tag) in tags.iter().enumerate() {
+        let OciPush::Version(version) =
+            classify_oci_push(state, repo, tag, manifest, &record.digest).await?
+        else {
+            continue;
+        };
+        match state
+            .meta
+            .publish_version(&version, Some((&record, tag)))
+            .await
+        {
+            // Published concurrently with the same content: nothing more to record.
+            Ok(()) | Err(StorageError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        check_not_published_elsewhere(state, repo, tag, &record.digest).await?;
+        let rest: Vec<Tag> = tags
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, t)| t.clone())
+            .collect();
+        state.meta.put_manifest(&record, &rest).await?;
+        return Ok(());
+    }
+    state.meta.put_manifest(&record, tags).await?;
+    Ok(())
+}
+
+/// A tag that is a published package version may not move to another manifest.
+async fn check_not_published_elsewhere(
+    state: &AppState,
+    repo: &RepoName,
+    tag: &Tag,
+    digest: &Digest,
+) -> OciResult<()> {
+    let (Some(name), Ok(version)) = (
+        wharf_core::PackageName::from_repo(repo),
+        wharf_core::package::parse_version(tag.as_str()),
+    ) else {
+        return Ok(());
+    };
+    let existing = state
+        .meta
+        .package_version(&name.to_string(), &version.to_string())
+        .await?;
+    match existing {
+        Some(v) if v.manifest_digest != digest.to_string() => Err(OciError::new(
+            Code::Denied,
+            format!("{name}@{version} is published and package versions are immutable"),
+        )
+        .status(StatusCode::CONFLICT)),
+        _ => Ok(()),
+    }
 }
 
 /// Every blob an image references must be linked to the repository, and every manifest an
