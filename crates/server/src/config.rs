@@ -123,6 +123,9 @@ pub struct Limits {
     /// Largest file or package upload (`/registry/push`, `/api/v1/packages`), in bytes; larger
     /// is 413.
     pub max_upload_bytes: u64,
+    /// Requests per minute one client address may make to the package API and the file
+    /// registry; past it, 429 with Retry-After. 0 means no limit.
+    pub rate_limit_per_min: u32,
     /// An upload whose client sends nothing for this many seconds is cut off (400), so a stalled
     /// client cannot hold its upload session.
     pub body_idle_timeout_secs: u64,
@@ -157,6 +160,7 @@ impl Default for Limits {
             max_manifest_bytes: wharf_core::manifest::DEFAULT_MAX_MANIFEST_BYTES as u64,
             max_blob_bytes: 0,
             max_upload_bytes: 50 * 1024 * 1024,
+            rate_limit_per_min: 0,
             body_idle_timeout_secs: 60,
         }
     }
@@ -242,6 +246,11 @@ impl Config {
                 .parse()
                 .with_context(|| format!("max upload size {v:?} is not a number of MiB"))?;
             self.limits.max_upload_bytes = mb.saturating_mul(1024 * 1024);
+        }
+        if let Some(v) = first(&["WHARF_RATE_LIMIT_PER_MIN", "REGISTRY_RATE_LIMIT_PER_MIN"]) {
+            self.limits.rate_limit_per_min = v.parse().with_context(|| {
+                format!("rate limit {v:?} is not a number of requests per minute")
+            })?;
         }
         if let Some(v) = first(&["WHARF_FILES_REPOSITORY"]) {
             self.files.repository = v;

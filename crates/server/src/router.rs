@@ -12,7 +12,11 @@ pub fn router(state: AppState) -> Router {
     let app = oci::route(app);
     let app = wellknown::route(app);
     let app = token::route(app);
-    let app = files::route(app);
-    let app = packages::route(app);
+    // The package API and the file registry share one per-client rate limit.
+    let limited = packages::route(files::route(Router::new()));
+    let app = app.merge(middleware::rate_limit(
+        limited,
+        state.config.limits.rate_limit_per_min,
+    ));
     middleware::apply(app.with_state(state))
 }

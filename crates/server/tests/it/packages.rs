@@ -643,3 +643,31 @@ async fn a_wasm_artifact_pushed_through_oci_appears_in_the_package_api() {
         json!(["acme:pushed"])
     );
 }
+
+#[tokio::test]
+async fn rate_limit_per_client_is_429_with_retry_after() {
+    let app = TestApp::with(|c| c.limits.rate_limit_per_min = 3).await;
+    let from = |peer: &'static str, uri: &'static str| {
+        let app = &app;
+        async move {
+            app.request_from(peer, Method::GET, uri, &[], Body::empty())
+                .await
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(
+            from("192.0.2.1:1", "/api/v1/stats").await.status,
+            StatusCode::OK
+        );
+    }
+    let limited = from("192.0.2.1:2", "/registry/discover").await;
+    api_error(&limited, 429, "rate_limited");
+    let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    // Another client, and the OCI API, are unaffected.
+    assert_eq!(
+        from("192.0.2.2:1", "/api/v1/stats").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(from("192.0.2.1:3", "/v2/").await.status, StatusCode::OK);
+}
