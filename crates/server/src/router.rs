@@ -2,7 +2,7 @@
 
 use axum::Router;
 
-use crate::routes::{files, oci, ops, packages, token, wellknown};
+use crate::routes::{files, oci, ops, packages, token, web, wellknown};
 use crate::{middleware, AppState};
 
 /// The complete application router.
@@ -12,6 +12,7 @@ pub fn router(state: AppState) -> Router {
     let app = oci::route(app);
     let app = wellknown::route(app);
     let app = token::route(app);
+    let app = web::route(app);
     // The package API and the file registry share one per-client rate limit.
     let limited = packages::route(files::route(Router::new()));
     let app = app.merge(middleware::rate_limit(

@@ -5,4 +5,5 @@ pub mod oci;
 pub mod ops;
 pub mod packages;
 pub mod token;
+pub mod web;
 pub mod wellknown;

@@ -9,6 +9,7 @@ mod manifests;
 mod packages;
 mod robustness;
 mod uploads;
+mod web;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
