@@ -448,3 +448,196 @@ async fn revoked_tokens_stop_working() {
     .await
     .assert_error(401, "UNAUTHORIZED");
 }
+
+/// The package API, the file registry and the browse pages, against every credential.
+#[tokio::test]
+async fn package_file_and_web_surfaces_matrix() {
+    for private in [false, true] {
+        let (app, pull) = registry(private).await;
+        let wasm = crate::component("package ns:app; world w { export run: func(); }");
+        // Seed one package and one file with the admin token.
+        let admin = Some(bearer(ADMIN));
+        let (ct, body) = crate::multipart(
+            &[("name", "ns:app"), ("version", "1.0.0")],
+            Some(("component", "a.wasm", &wasm)),
+        );
+        let res = app
+            .request_from(
+                REMOTE,
+                Method::POST,
+                "/api/v1/packages",
+                &[
+                    ("content-type", &ct),
+                    ("authorization", admin.as_deref().unwrap()),
+                ],
+                body,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED);
+        let (fct, fbody) = crate::multipart(&[], Some(("file", "seed.wasm", &wasm)));
+        let res = app
+            .request_from(
+                REMOTE,
+                Method::POST,
+                "/registry/push",
+                &[
+                    ("content-type", &fct),
+                    ("authorization", admin.as_deref().unwrap()),
+                ],
+                fbody,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK);
+
+        let reads = [
+            "/packages",
+            "/api/v1/packages/ns%3Aapp/versions",
+            "/api/v1/packages/ns%3Aapp/1.0.0",
+            "/packages/ns%3Aapp/1.0.0/artifact.wasm",
+            "/api/v1/search?q=app",
+            "/api/v1/stats",
+            "/registry/discover",
+            "/registry/pull/seed.wasm",
+            "/browse",
+            "/browse/ns%3Aapp",
+        ];
+        for (n, (who, auth)) in credentials(&pull).into_iter().enumerate() {
+            for uri in reads {
+                let res = call(&app, Method::GET, uri, &auth, "").await;
+                let expect = match who {
+                    "wrong" => 401,
+                    "none" if private => 401,
+                    _ => 200,
+                };
+                    401
+                } else {
+                    expect
+                };
+                assert_eq!(
+                    res.status.as_u16(),
+                    expect,
+                    "private={private} {who} GET {uri}"
+                );
+            }
+
+            // Writes: publish a new version, yank it, push and remove a file.
+            let version = format!("2.0.{n}");
+            let (ct, body) = crate::multipart(
+                &[("name", "ns:app"), ("version", &version)],
+                Some(("component", "a.wasm", &wasm)),
+            );
+            let mut headers = vec![("content-type", ct.as_str())];
+            if let Some(a) = &auth {
+                headers.push(("authorization", a.as_str()));
+            }
+            let published = app
+                .request_from(REMOTE, Method::POST, "/api/v1/packages", &headers, body)
+                .await;
+            let yank = call(
+                &app,
+                Method::POST,
+                "/api/v1/packages/ns%3Aapp/1.0.0/yank",
+                &auth,
+                "",
+            )
+            .await;
+            let unyank = call(
+                &app,
+                Method::POST,
+                "/api/v1/packages/ns%3Aapp/1.0.0/unyank",
+                &auth,
+                "",
+            )
+            .await;
+            let (fct, fbody) = crate::multipart(&[], Some(("file", "mine.wasm", &wasm)));
+            let mut fheaders = vec![("content-type", fct.as_str())];
+            if let Some(a) = &auth {
+                fheaders.push(("authorization", a.as_str()));
+            }
+            let file_push = app
+                .request_from(REMOTE, Method::POST, "/registry/push", &fheaders, fbody)
+                .await;
+            let file_remove = call(
+                &app,
+                Method::DELETE,
+                "/registry/remove/seed.wasm",
+                &auth,
+                "",
+            )
+            .await;
+            let (pkg_ok, file_ok) = match who {
+                "none" | "wrong" => (401, 401),
+                "pull" | "push:other" => (403, 403),
+                "push:ns" => (0, 403),
+                _ => (0, 0),
+            };
+            let expect = |ok: u16, allowed: u16| if ok == 0 { allowed } else { ok };
+            assert_eq!(
+                published.status.as_u16(),
+                expect(pkg_ok, 201),
+                "{who} publish: {}",
+                String::from_utf8_lossy(&published.body)
+            );
+            assert_eq!(yank.status.as_u16(), expect(pkg_ok, 200), "{who} yank");
+            assert_eq!(unyank.status.as_u16(), expect(pkg_ok, 200), "{who} unyank");
+            assert_eq!(
+                file_push.status.as_u16(),
+                expect(file_ok, 200),
+                "{who} file push"
+            );
+            assert_eq!(
+                file_remove.status.as_u16(),
+                expect(file_ok, 200),
+                "{who} file remove"
+            );
+            // Refused writes changed nothing.
+            let versions = call(
+                &app,
+                Method::GET,
+                "/api/v1/packages/ns%3Aapp/versions",
+                &admin,
+                "",
+            )
+            .await
+            .json();
+            assert_eq!(
+                versions["versions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|v| v == version.as_str()),
+                pkg_ok == 0,
+                "{who}"
+            );
+            let discover = call(&app, Method::GET, "/registry/discover", &admin, "")
+                .await
+                .json();
+            let names: Vec<&str> = discover
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["name"].as_str().unwrap())
+                .collect();
+            assert_eq!(
+                names.contains(&"seed.wasm"),
+                file_ok != 0,
+                "{who}: {names:?}"
+            );
+            if file_ok == 0 {
+                // Put the seed file back for the next credential.
+                let (fct, fbody) = crate::multipart(&[], Some(("file", "seed.wasm", &wasm)));
+                app.request_from(
+                    REMOTE,
+                    Method::POST,
+                    "/registry/push",
+                    &[
+                        ("content-type", &fct),
+                        ("authorization", admin.as_deref().unwrap()),
+                    ],
+                    fbody,
+                )
+                .await;
+            }
+        }
+    }
+}
