@@ -509,10 +509,6 @@ async fn package_file_and_web_surfaces_matrix() {
                     "none" if private => 401,
                     _ => 200,
                 };
-                    401
-                } else {
-                    expect
-                };
                 assert_eq!(
                     res.status.as_u16(),
                     expect,
