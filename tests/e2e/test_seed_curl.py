@@ -1,5 +1,6 @@
-"""The curl examples of seed 000 (Simplism's registry mode), run exactly as written there
-against a real `wharf serve`, with the tokens the seed shows."""
+"""The curl examples of seeds 000 (Simplism's registry mode), 001 (Run's registry docs) and 002
+(Run's registry server README), run as written there against a real `wharf serve`: only the
+host is swapped for the test server's, and placeholders (<TOKEN>, <sha256>) are filled in."""
 
 from __future__ import annotations
 
@@ -12,11 +13,16 @@ import pytest
 
 from conftest import running_wharf
 
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_c087b5febba3be2e.txt"
+SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
+SEED = SEEDS / "000_c087b5febba3be2e.txt"
+SEED_001 = SEEDS / "001_8711632ff6f65de2.txt"
+SEED_002 = SEEDS / "002_3450e39d0103a7ad.txt"
+# The smallest valid WebAssembly component: magic, version 0x0d, layer 1.
+COMPONENT = b"\x00asm\x0d\x00\x01\x00"
 WASM = b"\x00asm\x01\x00\x00\x00" + b"\x00\x05\x04name"  # a module with an empty custom section
 
 
-def curl_commands(text: str) -> list[str]:
+def curl_commands(text: str, needle: str = "/registry/") -> list[str]:
     """Every `curl ...` command of the seed, with its continuation lines joined."""
     commands, current = [], None
     for line in text.splitlines():
@@ -31,11 +37,12 @@ def curl_commands(text: str) -> list[str]:
                 current = stripped.rstrip("\\").strip()
             else:
                 commands.append(stripped)
-    return [c for c in commands if "/registry/" in c]
+    return [c for c in commands if needle in c]
 
 
 def run(command: str, url: str, cwd: Path) -> subprocess.CompletedProcess:
-    command = command.replace("http://localhost:9090", url)
+    for host in ("http://localhost:9090", "http://localhost:8080", "https://registry.esubalew.dev"):
+        command = command.replace(host, url)
     return subprocess.run(
         ["bash", "-c", command + " --silent --show-error --max-time 20 -w '\\n%{http_code}'"],
         cwd=cwd, capture_output=True, timeout=30, check=False,
@@ -93,3 +100,35 @@ def test_seed_000_curl_examples_with_tokens(commands, tmp_path):
         assert status == 200 and [f["name"] for f in json.loads(body)] == ["hello.wasm"]
         assert status_and_body(run(remove, reg.url, tmp_path))[0] == 200
         assert status_and_body(run(pull.replace(" -o hello.wasm", ""), reg.url, tmp_path))[0] == 404
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is installed by .ci/run")
+def test_seed_002_publish_and_seed_001_queries(tmp_path):
+    publish = curl_commands(SEED_002.read_text(), "/api/v1/packages")
+    queries = curl_commands(SEED_001.read_text(), "registry.esubalew.dev")
+    assert len(publish) == 1 and len(queries) == 3, (publish, queries)
+    token = "seed-token"
+    (tmp_path / "hello.wasm").write_bytes(COMPONENT)
+    sha = __import__("hashlib").sha256(COMPONENT).hexdigest()
+    env = {"REGISTRY_TOKENS": f"run:{token},wasi:{token}"}
+    with running_wharf(tmp_path, env) as reg:
+        command = publish[0].replace("<TOKEN>", token).replace("<sha256>", sha)
+        status, body = status_and_body(run(command, reg.url, tmp_path))
+        assert status == 201, body
+        assert json.loads(body)["name"] == "run:example/hello"
+        # The same command again: versions are immutable.
+        assert status_and_body(run(command, reg.url, tmp_path))[0] == 409
+        # Seed 001 queries a wasi:http@0.2.0 package: publish one the same way.
+        wasi = command.replace("run:example/hello", "wasi:http").replace("version=1.0.0", "version=0.2.0")
+        assert status_and_body(run(wasi, reg.url, tmp_path))[0] == 201
+
+        listing, search, info = queries
+        status, body = status_and_body(run(listing, reg.url, tmp_path))
+        assert status == 200 and json.loads(body) == {"packages": ["run:example/hello", "wasi:http"]}
+        status, body = status_and_body(run(search, reg.url, tmp_path))
+        found = json.loads(body)
+        assert status == 200 and found["total"] == 1 and found["packages"][0]["name"] == "wasi:http"
+        status, body = status_and_body(run(info, reg.url, tmp_path))
+        meta = json.loads(body)
+        assert status == 200 and (meta["name"], meta["version"], meta["sha256"]) == ("wasi:http", "0.2.0", sha)
+        assert meta["download_url"].startswith(reg.url + "/packages/wasi%3Ahttp/0.2.0/")

@@ -107,34 +107,36 @@ impl App {
             return Ok(None);
         };
         let auth = &self.config.auth;
-        let configured = |name: &str, scopes: Vec<Scope>| {
-            Ok(Some(Principal {
-                name: name.to_owned(),
-                scopes,
-            }))
-        };
-        // Every configured token is compared, so timing does not reveal which one matched.
-        let mut found: Option<Result<Option<Principal>, Denial>> = None;
+        // Every configured token is compared (in constant time), so timing does not reveal which
+        // matched; a token configured several times holds all its scopes.
+        let mut scopes = Vec::new();
         for t in &auth.admin_tokens {
-            if same_secret(t.expose(), token) && found.is_none() {
-                found = Some(configured("config:admin", vec![Scope::Admin]));
+            if same_secret(t.expose(), token) {
+                scopes.push(Scope::Admin);
             }
         }
         for (ns, t) in auth.namespace_pairs() {
-            if same_secret(t, token) && found.is_none() {
-                found = Some(configured(
-                    &format!("config:push:{ns}"),
-                    vec![Scope::Push(ns.to_owned())],
-                ));
+            if same_secret(t, token) {
+                scopes.push(Scope::Push(ns.to_owned()));
             }
         }
         for t in &auth.pull_tokens {
-            if same_secret(t.expose(), token) && found.is_none() {
-                found = Some(configured("config:pull", vec![Scope::Pull]));
+            if same_secret(t.expose(), token) {
+                scopes.push(Scope::Pull);
             }
         }
-        if let Some(found) = found {
-            return found;
+        if !scopes.is_empty() {
+            scopes.sort();
+            scopes.dedup();
+            let name = format!(
+                "config:{}",
+                scopes
+                    .iter()
+                    .map(Scope::to_string)
+                    .collect::<Vec<_>>()
+                    .join("+")
+            );
+            return Ok(Some(Principal { name, scopes }));
         }
         match self.meta.token_by_hash(&token_hash(token)).await? {
             Some(TokenRecord { name, scopes, .. }) => Ok(Some(Principal { name, scopes })),
