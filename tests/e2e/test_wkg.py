@@ -32,7 +32,8 @@ def run_wkg(wkg: str, workdir: Path, registry, *args: str) -> subprocess.Complet
         f'default_registry = "{registry.host}"\n'
         f'[registry."{registry.host}".oci]\nprotocol = "http"\n'
     )
-    env = dict(os.environ, WKG_CONFIG_FILE=str(config), WKG_CACHE_DIR=str(workdir / "wkg-cache"), NO_COLOR="1")
+    env = dict(os.environ, WKG_CONFIG_FILE=str(config), WKG_CACHE_DIR=str(workdir / "wkg-cache"), NO_COLOR="1",
+               DOCKER_CONFIG=str(workdir / "empty-docker-config"))  # no stored credentials
     done = subprocess.run([wkg, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=WKG_TIMEOUT_S, check=False)
     assert done.returncode == 0, f"wkg {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
     return done
