@@ -94,6 +94,9 @@ pub fn parse_version(s: &str) -> Result<semver::Version, PackageError> {
     if !v.build.is_empty() {
         return Err(PackageError::BuildMetadata(s.to_owned()));
     }
+    if s.len() > crate::name::MAX_TAG_LEN {
+        return Err(PackageError::Version(s.to_owned()));
+    }
     Ok(v)
 }
 
@@ -145,6 +148,11 @@ mod tests {
             parse_version("1.0.0+build.5"),
             Err(PackageError::BuildMetadata(_))
         ));
+        let long = format!("1.0.0-{}", "a".repeat(130));
+        assert!(
+            matches!(parse_version(&long), Err(PackageError::Version(_))),
+            "longer than a tag"
+        );
         assert_eq!(
             version_tag(&parse_version("1.0.0-rc.1").unwrap()).as_str(),
             "1.0.0-rc.1"

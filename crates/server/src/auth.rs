@@ -91,8 +91,13 @@ fn strip_scheme<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
     s.eq_ignore_ascii_case(scheme).then_some(rest)
 }
 
+/// Compares two secrets in constant time: their SHA-256 digests have one length, so not even
+/// the length of a configured token leaks.
 fn same_secret(a: &str, b: &str) -> bool {
-    a.as_bytes().ct_eq(b.as_bytes()).into()
+    token_hash(a)
+        .as_bytes()
+        .ct_eq(token_hash(b).as_bytes())
+        .into()
 }
 
 impl App {
@@ -157,7 +162,7 @@ impl App {
             (Some(p), Access::Read) => allows_read(&p.scopes) || !self.config.auth.is_private(),
             (None, Access::Read) => !self.config.auth.is_private(),
             (Some(p), Access::Write(ns)) => allows_write(&p.scopes, ns),
-            (None, Access::Write(_)) => self.anonymous_may_write(peer).await?,
+            (None, Access::Write(_)) => self.anonymous_may_write(headers, peer).await?,
         };
         match (allowed, who) {
             (true, who) => Ok(who),
@@ -166,23 +171,48 @@ impl App {
         }
     }
 
-    /// Secure by default: with no token anywhere, only this machine may write.
-    async fn anonymous_may_write(&self, peer: Option<SocketAddr>) -> Result<bool, StorageError> {
-        Ok(peer.is_some_and(|a| a.ip().is_loopback()) && !self.auth_configured().await?)
+    /// Secure by default: with no token anywhere, only this machine may write — and not a web
+    /// page open in a browser on it (requests a browser makes for a page carry `Origin` or a
+    /// `Sec-Fetch-Site` other than `none`).
+    async fn anonymous_may_write(
+        &self,
+        headers: &HeaderMap,
+        peer: Option<SocketAddr>,
+    ) -> Result<bool, StorageError> {
+        let from_a_page = headers.contains_key(header::ORIGIN)
+            || headers
+                .get("sec-fetch-site")
+                .is_some_and(|v| v.as_bytes() != b"none");
+        Ok(!from_a_page
+            && peer.is_some_and(|a| a.ip().is_loopback())
+            && !self.auth_configured().await?)
     }
 
     /// The first check of a write whose namespace is not known until the body is read: refuses
-    /// requests that could not write anywhere (401) before reading anything.
+    /// requests that could not write anywhere — no credentials (401), or a token without any
+    /// write scope (403) — before reading anything.
     pub async fn authenticate_writer(
         &self,
         headers: &HeaderMap,
         peer: Option<SocketAddr>,
     ) -> Result<Option<Principal>, Denial> {
         let who = self.principal(presented_token(headers).as_deref()).await?;
-        if who.is_none() && !self.anonymous_may_write(peer).await? {
-            return Err(Denial::Unauthenticated { invalid: false });
+        match &who {
+            None if !self.anonymous_may_write(headers, peer).await? => {
+                Err(Denial::Unauthenticated { invalid: false })
+            }
+            Some(p)
+                if !p
+                    .scopes
+                    .iter()
+                    .any(|s| matches!(s, Scope::Admin | Scope::Push(_))) =>
+            {
+                Err(Denial::Forbidden {
+                    principal: p.name.clone(),
+                })
+            }
+            _ => Ok(who),
         }
-        Ok(who)
     }
 
     /// Creates a token with `scopes`; returns its record and the secret, which is shown once and

@@ -242,6 +242,8 @@ async fn pull(State(state): State<AppState>, Path(file): Path<String>, req: Requ
             ),
             (header::CONTENT_LENGTH, layer.size.to_string()),
             (header::CACHE_CONTROL, "private".to_owned()),
+            (header::PRAGMA, "private".to_owned()),
+            (header::EXPIRES, "Mon, 26 Jul 1997 05:00:00 GMT".to_owned()),
             (
                 header::HeaderName::from_static("docker-content-digest"),
                 layer.digest.to_string(),

@@ -323,13 +323,11 @@ async fn set_yanked(
     req: Request,
     yanked: bool,
 ) -> ApiResult<Json<Value>> {
+    let peer = auth::peer(&req);
+    state.authenticate_writer(req.headers(), peer).await?;
     let pkg = package_name(&name)?;
     state
-        .authorize(
-            req.headers(),
-            auth::peer(&req),
-            Access::Write(pkg.namespace()),
-        )
+        .authorize(req.headers(), peer, Access::Write(pkg.namespace()))
         .await?;
     if !state
         .meta
@@ -359,6 +357,66 @@ async fn unyank(
     req: Request,
 ) -> ApiResult<Json<Value>> {
     set_yanked(state, name, version, req, false).await
+}
+
+/// The largest text field of a publish form (descriptions, dependency lists).
+const MAX_TEXT_FIELD: usize = 64 * 1024;
+
+/// Reads a text field, refusing more than [`MAX_TEXT_FIELD`] bytes.
+async fn read_text(
+    field: &mut axum::extract::multipart::Field<'_>,
+    name: &str,
+) -> ApiResult<String> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| ApiError::bad_request(format!("field {name}: {e}")))?
+    {
+        if bytes.len() + chunk.len() > MAX_TEXT_FIELD {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("field {name} is longer than {MAX_TEXT_FIELD} bytes"),
+            ));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| ApiError::bad_request(format!("field {name} is not UTF-8")))
+}
+
+/// Checks what can be checked before an artifact is stored, when the form sent `name` (and
+/// `version`) first, as the Run client and the documented curl command do: the namespace scope
+/// (403) and whether the version exists (409).
+async fn precheck(
+    state: &AppState,
+    form: &Form,
+    headers: &HeaderMap,
+    peer: Option<std::net::SocketAddr>,
+) -> ApiResult<()> {
+    let Some(name) = form.name.as_deref() else {
+        return Ok(());
+    };
+    let name = package_name(name)?;
+    state
+        .authorize(headers, peer, Access::Write(name.namespace()))
+        .await?;
+    if let Some(version) = form.version.as_deref() {
+        if state
+            .meta
+            .package_version(&name.to_string(), version)
+            .await?
+            .is_some()
+        {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("{name}@{version} is already published; versions are immutable"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The text fields of a publish form.
@@ -432,6 +490,12 @@ async fn publish(State(state): State<AppState>, req: Request) -> ApiResult<Respo
         let Some(mut field) = field else { break };
         let field_name = field.name().unwrap_or_default().to_owned();
         if field_name == "component" || field_name == "artifact" {
+            if artifact.is_some() {
+                return Err(ApiError::bad_request(
+                    "send one artifact (`component` or `artifact`), not several",
+                ));
+            }
+            precheck(&state, &form, &headers, peer).await?;
             let (tx, stream) = artifact::byte_channel();
             let writer = tokio::spawn({
                 let state = state.clone();
@@ -462,10 +526,7 @@ async fn publish(State(state): State<AppState>, req: Request) -> ApiResult<Respo
                 Err(e) => return Err(ApiError::internal("upload task failed", e)),
             });
         } else {
-            let value = field
-                .text()
-                .await
-                .map_err(|e| ApiError::bad_request(format!("field {field_name}: {e}")))?;
+            let value = read_text(&mut field, &field_name).await?;
             form.set(&field_name, value)?;
         }
     }

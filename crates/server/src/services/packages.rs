@@ -249,7 +249,8 @@ pub async fn classify_oci_push(
     ) else {
         return Ok(OciPush::NotAPackage);
     };
-    if !is_wasm {
+    // The package API serves the layer by its SHA-256 from this repository's blobs.
+    if !is_wasm || layer.is_foreign() || layer.digest.algorithm() != wharf_core::Algorithm::Sha256 {
         return Ok(OciPush::NotAPackage);
     }
     // imports/exports from the CNCF config, when it has them (it is small JSON).

@@ -671,3 +671,279 @@ async fn rate_limit_per_client_is_429_with_retry_after() {
     );
     assert_eq!(from("192.0.2.1:3", "/v2/").await.status, StatusCode::OK);
 }
+
+/// Appends a custom section of `size` bytes: still a valid component, just bigger.
+fn padded(mut wasm: Vec<u8>, size: usize) -> Vec<u8> {
+    let name = b"padding";
+    let mut payload = vec![name.len() as u8];
+    payload.extend_from_slice(name);
+    payload.resize(size, 0x5a);
+    wasm.push(0);
+    let mut n = payload.len();
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            wasm.push(byte);
+            break;
+        }
+        wasm.push(byte | 0x80);
+    }
+    wasm.extend_from_slice(&payload);
+    wasm
+}
+
+fn stored_blobs(app: &TestApp) -> usize {
+    fn walk(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir).map_or(0, |entries| {
+            entries
+                .map(|e| e.unwrap())
+                .map(|e| {
+                    if e.file_type().unwrap().is_dir() {
+                        walk(&e.path())
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        })
+    }
+    walk(&app.config.data_dir.join("blobs"))
+}
+
+#[tokio::test]
+async fn multi_megabyte_artifacts_are_accepted_under_the_default_limit() {
+    let app = registry().await;
+    let big = padded(greeter("1.0.0"), 3 * 1024 * 1024);
+    assert!(wharf_core::wasm::inspect(&big).is_ok());
+    let res = publish(&app, "acme:big", "1.0.0", "three MiB", &big).await;
+    assert_eq!(
+        res.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&res.body)
+    );
+    assert_eq!(
+        app.get("/packages/acme%3Abig/1.0.0/artifact.wasm")
+            .await
+            .body
+            .len(),
+        big.len()
+    );
+    // The file registry too.
+    let (ct, body) = multipart(&[], Some(("file", "big.wasm", &big)));
+    let admin_app = TestApp::new().await;
+    let pushed = admin_app
+        .request(
+            Method::POST,
+            "/registry/push",
+            &[("content-type", &ct)],
+            body,
+        )
+        .await;
+    assert_eq!(
+        pushed.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&pushed.body)
+    );
+    assert_eq!(
+        admin_app.get("/registry/pull/big.wasm").await.body.len(),
+        big.len()
+    );
+}
+
+#[tokio::test]
+async fn refused_publishes_store_nothing_when_the_name_comes_first() {
+    let app = registry().await;
+    let before = stored_blobs(&app);
+    let wasm = greeter("1.0.0");
+    let fields = [("name", "acme:greeter"), ("version", "1.0.0")];
+    api_error(
+        &publish_with(&app, Some(OTHER), &fields, Some(&wasm)).await,
+        403,
+        "forbidden",
+    );
+    assert_eq!(stored_blobs(&app), before, "a 403 stores nothing");
+    assert_eq!(
+        publish_with(&app, Some(TOKEN), &fields, Some(&wasm))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let after = stored_blobs(&app);
+    api_error(
+        &publish_with(&app, Some(TOKEN), &fields, Some(&greeter("9.9.9"))).await,
+        409,
+        "conflict",
+    );
+    assert_eq!(stored_blobs(&app), after, "a 409 stores nothing");
+    let long = format!("1.0.0-{}", "a".repeat(130));
+    let res = publish_with(
+        &app,
+        Some(TOKEN),
+        &[("name", "acme:greeter"), ("version", &long)],
+        Some(&wasm),
+    )
+    .await;
+    api_error(&res, 400, "invalid_request");
+    let two = {
+        let (ct, mut body) = multipart(&fields, Some(("component", "a.wasm", &wasm)));
+        let (_, second) = multipart(&[], Some(("artifact", "b.wasm", &wasm)));
+        // Splice a second file part before the closing boundary.
+        let end = body.len() - "--wharf-boundary-7d3f--\r\n".len();
+        body.truncate(end);
+        body.extend_from_slice(&second);
+        (ct, body)
+    };
+    let res = app
+        .request(
+            Method::POST,
+            "/api/v1/packages",
+            &[
+                ("content-type", &two.0),
+                ("authorization", &format!("Bearer {TOKEN}")),
+            ],
+            two.1,
+        )
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::CONFLICT,
+        "name and version come first: the 409 wins"
+    );
+}
+
+#[tokio::test]
+async fn published_versions_cannot_be_deleted_through_oci() {
+    let app = registry().await;
+    publish(&app, "acme:greeter", "1.0.0", "", &greeter("1.0.0")).await;
+    let auth = format!("Bearer {TOKEN}");
+    let digest = app
+        .get("/v2/acme/greeter/manifests/1.0.0")
+        .await
+        .header("docker-content-digest")
+        .unwrap()
+        .to_owned();
+    for reference in ["1.0.0", digest.as_str()] {
+        let res = app
+            .request(
+                Method::DELETE,
+                &format!("/v2/acme/greeter/manifests/{reference}"),
+                &[("authorization", &auth)],
+                Body::empty(),
+            )
+            .await;
+        res.assert_error(409, "DENIED");
+    }
+    assert_eq!(
+        app.get("/v2/acme/greeter/manifests/1.0.0").await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn oci_descriptors_must_state_the_real_size() {
+    let app = TestApp::new().await;
+    let wasm = greeter("1.0.0");
+    let layer = app.push_blob("acme/sized", &wasm).await;
+    let config = app.push_blob("acme/sized", b"{}").await;
+    let manifest = |size: usize| {
+        json!({
+            "schemaVersion": 2, "mediaType": crate::OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.wasm.config.v0+json", "digest": config.to_string(), "size": 2},
+            "layers": [{"mediaType": "application/wasm", "digest": layer.to_string(), "size": size}],
+        })
+        .to_string()
+    };
+    let res = app
+        .request(
+            Method::PUT,
+            "/v2/acme/sized/manifests/1.0.0",
+            &[("content-type", crate::OCI_MANIFEST)],
+            manifest(1),
+        )
+        .await;
+    res.assert_error(400, "MANIFEST_INVALID");
+    assert_eq!(app.get("/packages").await.json()["packages"], json!([]));
+    // Several semver tags at once: each becomes a version.
+    let body = manifest(wasm.len());
+    let digest = Digest::sha256(body.as_bytes());
+    let res = app
+        .request(
+            Method::PUT,
+            &format!("/v2/acme/sized/manifests/{digest}?tag=1.0.0&tag=1.0.1&tag=latest"),
+            &[("content-type", crate::OCI_MANIFEST)],
+            body,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED);
+    assert_eq!(
+        app.get("/api/v1/packages/acme%3Asized/versions")
+            .await
+            .json()["versions"],
+        json!(["1.0.0", "1.0.1"])
+    );
+    assert_eq!(
+        app.get("/v2/acme/sized/tags/list").await.json()["tags"],
+        json!(["1.0.0", "1.0.1", "latest"])
+    );
+}
+
+#[tokio::test]
+async fn browsers_cannot_write_to_a_tokenless_local_registry() {
+    let app = TestApp::new().await;
+    let wasm = greeter("1.0.0");
+    let (ct, body) = multipart(
+        &[("name", "acme:csrf"), ("version", "1.0.0")],
+        Some(("component", "a.wasm", &wasm)),
+    );
+    for header in [
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        let res = app
+            .request(
+                Method::POST,
+                "/api/v1/packages",
+                &[("content-type", &ct), header],
+                body.clone(),
+            )
+            .await;
+        api_error(&res, 401, "unauthorized");
+        let removed = app
+            .request(
+                Method::GET,
+                "/registry/remove/x.wasm",
+                &[header],
+                Body::empty(),
+            )
+            .await;
+        assert_eq!(removed.status, StatusCode::UNAUTHORIZED);
+    }
+    // A command-line client (no Origin, Sec-Fetch-Site: none or absent) still may.
+    let res = app
+        .request(
+            Method::POST,
+            "/api/v1/packages",
+            &[("content-type", &ct), ("sec-fetch-site", "none")],
+            body,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn yank_checks_credentials_before_the_name() {
+    let app = registry().await;
+    let res = app
+        .request_from(
+            "192.0.2.9:1",
+            Method::POST,
+            "/api/v1/packages/Not%20A%20Name/1.0.0/yank",
+            &[],
+            Body::empty(),
+        )
+        .await;
+    api_error(&res, 401, "unauthorized");
+}

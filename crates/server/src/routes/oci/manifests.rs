@@ -198,32 +198,28 @@ async fn record_manifest(
     for tag in tags {
         check_not_published_elsewhere(state, repo, tag, &record.digest).await?;
     }
-    for (i, tag) in tags.iter().enumerate() {
-        let OciPush::Version(version) =
-            classify_oci_push(state, repo, tag, manifest, &record.digest).await?
-        else {
-            continue;
-        };
-        match state
-            .meta
-            .publish_version(&version, Some((&record, tag)))
-            .await
-        {
-            // Published concurrently with the same content: nothing more to record.
-            Ok(()) | Err(StorageError::Conflict(_)) => {}
-            Err(e) => return Err(e.into()),
+    let mut plain = Vec::new();
+    for tag in tags {
+        match classify_oci_push(state, repo, tag, manifest, &record.digest).await? {
+            OciPush::Version(version) => {
+                match state
+                    .meta
+                    .publish_version(&version, Some((&record, tag)))
+                    .await
+                {
+                    Ok(()) => {}
+                    // Published before (or concurrently): the same content may be re-tagged.
+                    Err(StorageError::Conflict(_)) => {
+                        check_not_published_elsewhere(state, repo, tag, &record.digest).await?;
+                        plain.push(tag.clone());
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            OciPush::NotAPackage => plain.push(tag.clone()),
         }
-        check_not_published_elsewhere(state, repo, tag, &record.digest).await?;
-        let rest: Vec<Tag> = tags
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .map(|(_, t)| t.clone())
-            .collect();
-        state.meta.put_manifest(&record, &rest).await?;
-        return Ok(());
     }
-    state.meta.put_manifest(&record, tags).await?;
+    state.meta.put_manifest(&record, &plain).await?;
     Ok(())
 }
 
@@ -265,18 +261,32 @@ async fn check_references(state: &AppState, repo: &RepoName, m: &Manifest) -> Oc
         )
         .detail(json!({ "digest": d.to_string() }))
     };
+    // A descriptor's size must be the content's: clients trust it for Content-Length.
+    let size_mismatch = |d: &wharf_core::Descriptor, actual: u64| {
+        OciError::new(
+            Code::ManifestInvalid,
+            format!(
+                "descriptor of {} says {} bytes; the content has {actual}",
+                d.digest, d.size
+            ),
+        )
+    };
     match m.kind {
         ManifestKind::Image => {
             for d in m.blob_references().filter(|d| !d.is_foreign()) {
-                if state.meta.linked_blob(repo, &d.digest).await?.is_none() {
-                    return Err(unknown(&d.digest));
+                match state.meta.linked_blob(repo, &d.digest).await? {
+                    None => return Err(unknown(&d.digest)),
+                    Some(size) if size != d.size => return Err(size_mismatch(d, size)),
+                    Some(_) => {}
                 }
             }
         }
         ManifestKind::Index => {
             for d in &m.manifests {
-                if state.meta.manifest(repo, &d.digest).await?.is_none() {
-                    return Err(unknown(&d.digest));
+                match state.meta.manifest(repo, &d.digest).await? {
+                    None => return Err(unknown(&d.digest)),
+                    Some(r) if r.size != d.size => return Err(size_mismatch(d, r.size)),
+                    Some(_) => {}
                 }
             }
         }
@@ -287,7 +297,9 @@ async fn check_references(state: &AppState, repo: &RepoName, m: &Manifest) -> Oc
 /// DELETE `/v2/<name>/manifests/<reference>`: by tag removes the tag; by digest removes the
 /// manifest and every tag pointing at it.
 pub async fn delete(state: &AppState, repo: RepoName, reference: &str) -> OciResult<Response> {
-    let deleted = match lookup_reference(reference)? {
+    let parsed = lookup_reference(reference)?;
+    refuse_deleting_a_version(state, &repo, &parsed).await?;
+    let deleted = match parsed {
         Reference::Tag(t) => state.meta.delete_tag(&repo, &t).await?,
         Reference::Digest(d) => state.meta.delete_manifest(&repo, &d).await?,
     };
@@ -295,4 +307,32 @@ pub async fn delete(state: &AppState, repo: RepoName, reference: &str) -> OciRes
         return Err(manifest_unknown(reference));
     }
     Ok(StatusCode::ACCEPTED.into_response())
+}
+
+/// Published package versions are immutable: neither their tag nor their manifest may be
+/// deleted through `/v2` (yank them through the package API instead).
+async fn refuse_deleting_a_version(
+    state: &AppState,
+    repo: &RepoName,
+    reference: &Reference,
+) -> OciResult<()> {
+    let Some(name) = wharf_core::PackageName::from_repo(repo) else {
+        return Ok(());
+    };
+    let versions = state.meta.package_versions(&name.to_string()).await?;
+    let hit = versions.iter().find(|v| match reference {
+        Reference::Tag(t) => v.version == t.as_str(),
+        Reference::Digest(d) => v.manifest_digest == d.to_string(),
+    });
+    match hit {
+        Some(v) => Err(OciError::new(
+            Code::Denied,
+            format!(
+                "{name}@{} is a published package version and cannot be deleted; yank it instead",
+                v.version
+            ),
+        )
+        .status(StatusCode::CONFLICT)),
+        None => Ok(()),
+    }
 }
