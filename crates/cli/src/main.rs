@@ -3,6 +3,10 @@
 
 mod commands;
 mod logging;
+mod output;
+mod project;
+mod registry;
+mod resolve;
 
 use std::process::ExitCode;
 
@@ -21,7 +25,7 @@ pub mod exit {
     name = "wharf",
     version,
     about = "A registry for WebAssembly components and OCI artifacts",
-    after_help = "Exit codes: 0 success, 1 failure, 2 invalid command line or configuration."
+    after_help = "Exit codes: 0 success; 1 failure (registry error, unreachable registry, failed verification); 2 invalid command line, configuration or run.toml.\n\nClient commands find the registry in --registry-url, WHARF_REGISTRY_URL (or RUN_REGISTRY_URL), run.toml [registry] url, then the last `wharf login`; the token in --token, WHARF_TOKEN (or RUN_AUTH_TOKEN), run.toml [registry] auth_token, then the stored credentials."
 )]
 struct Cli {
     #[command(subcommand)]

@@ -30,8 +30,23 @@ pub enum ClientError {
     BadHeader(&'static str),
     #[error("content digest {actual} does not match the expected {expected}")]
     DigestMismatch { expected: Digest, actual: Digest },
-    #[error("invalid registry URL {0:?}")]
+    #[error("invalid registry URL {0:?}: expected http://host[:port] or https://host[:port]")]
     BadUrl(String),
+    #[error("{0} was not found")]
+    NotFound(String),
+    #[error("the registry at {url} is unreachable (tried {attempts} times): {source}")]
+    Unreachable {
+        url: String,
+        attempts: u32,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("the registry answered {status}{}", if message.is_empty() { String::new() } else { format!(": {message}") })]
+    Api { status: u16, message: String },
+    #[error("too many requests{}", retry_after.map(|s| format!("; retry in {s} s")).unwrap_or_default())]
+    RateLimited { retry_after: Option<u64> },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
 }
 
 fn describe(errors: &[RegistryError]) -> String {
@@ -45,7 +60,9 @@ impl ClientError {
     /// The HTTP status of a registry error answer.
     pub fn status(&self) -> Option<u16> {
         match self {
-            ClientError::Status { status, .. } => Some(*status),
+            ClientError::Status { status, .. } | ClientError::Api { status, .. } => Some(*status),
+            ClientError::NotFound(_) => Some(404),
+            ClientError::RateLimited { .. } => Some(429),
             _ => None,
         }
     }

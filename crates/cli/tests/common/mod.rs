@@ -26,6 +26,19 @@ impl Server {
     /// Starts `wharf serve` on `data_dir` and `port`, and waits (at most 20 s) until `/health`
     /// answers 200.
     pub async fn start_on(data_dir: &Path, port: u16) -> Server {
+        Server::start_with(data_dir, port, &[]).await
+    }
+
+    /// Starts `wharf serve` with extra environment variables, on a free port.
+    pub async fn start_env(data_dir: &Path, env: &[(&str, &str)]) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        Server::start_with(data_dir, port, env).await
+    }
+
+    async fn start_with(data_dir: &Path, port: u16, env: &[(&str, &str)]) -> Server {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -40,6 +53,7 @@ impl Server {
             ])
             .arg(data_dir)
             .env("WHARF_LOG_LEVEL", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
