@@ -365,3 +365,106 @@ async fn errors_are_plain_words_with_exit_codes() {
         String::from_utf8_lossy(&published.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_and_pull_a_wasm_file_by_reference() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_env(
+        &tmp.path().join("data"),
+        &[("REGISTRY_TOKENS", &format!("acme:{TOKEN}"))],
+    )
+    .await;
+    let cli = Cli {
+        registry: &server.base,
+        home: tmp.path(),
+    };
+    let dir = tmp.path().join("w");
+    std::fs::create_dir_all(&dir).unwrap();
+    let wasm = component("acme:pushed@2.0.0");
+    std::fs::write(dir.join("app.wasm"), &wasm).unwrap();
+    let host = server.base.trim_start_matches("http://");
+    let reference = format!("{host}/acme/pushed:2.0.0");
+    let out = cli.ok(&dir, &["push", &reference, "app.wasm"]);
+    assert!(out.starts_with(&format!("Pushed {reference}")), "{out}");
+    cli.ok(&dir, &["pull", &reference, "-o", "back.wasm"]);
+    assert_eq!(std::fs::read(dir.join("back.wasm")).unwrap(), wasm);
+    // A semver tag in ns/name: the package API sees it as a version.
+    let info = cli.ok(&dir, &["info", "acme:pushed", "--json"]);
+    let meta: serde_json::Value = serde_json::from_str(&info).unwrap();
+    assert_eq!(meta["version"], "2.0.0");
+    assert_eq!(
+        meta["exports"],
+        serde_json::json!(["acme:pushed/api@2.0.0"])
+    );
+    // Without the token the push is refused.
+    let refused = Command::new(env!("CARGO_BIN_EXE_wharf"))
+        .args(["push", &format!("{host}/acme/pushed:2.0.1"), "app.wasm"])
+        .current_dir(&dir)
+        .env("HOME", tmp.path())
+        .env_remove("WHARF_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("401"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn human_and_json_output_snapshots() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_env(
+        &tmp.path().join("data"),
+        &[("REGISTRY_TOKENS", &format!("acme:{TOKEN}"))],
+    )
+    .await;
+    let cli = Cli {
+        registry: &server.base,
+        home: tmp.path(),
+    };
+    let lib = tmp.path().join("lib");
+    write_project(&lib, "[project]\nname = \"acme\"\nversion = \"1.0.0\"\ndescription = \"A small library\"\nlicense = \"MIT\"\n\n[components.lib]\npath = \"lib.wasm\"\n");
+    std::fs::write(lib.join("lib.wasm"), component("acme:lib@1.0.0")).unwrap();
+    let project = tmp.path().join("project");
+    write_project(&project, "[dependencies]\n\"acme:lib\" = \"1\"\n");
+
+    let outputs = [
+        ("publish", cli.ok(&lib, &["publish"])),
+        ("publish_again_json", {
+            std::fs::write(
+                lib.join("run.toml"),
+                std::fs::read_to_string(lib.join("run.toml"))
+                    .unwrap()
+                    .replace("1.0.0", "1.0.1"),
+            )
+            .unwrap();
+            cli.ok(&lib, &["publish", "--json"])
+        }),
+        ("install", cli.ok(&project, &["install"])),
+        ("verify", cli.ok(&project, &["verify"])),
+        ("verify_json", cli.ok(&project, &["verify", "--json"])),
+        ("info", cli.ok(&project, &["info", "acme:lib"])),
+        (
+            "info_json",
+            cli.ok(&project, &["info", "acme:lib@1.0.0", "--json"]),
+        ),
+        ("search", cli.ok(&project, &["search", "lib"])),
+        (
+            "search_json",
+            cli.ok(&project, &["search", "library", "--json"]),
+        ),
+        (
+            "search_none",
+            cli.ok(&project, &["search", "nothing-like-this"]),
+        ),
+    ];
+    for (name, output) in outputs {
+        insta::with_settings!({
+            filters => vec![
+                (r"127\.0\.0\.1:\d+", "[registry]"),
+                (r#""published_at": \d+"#, r#""published_at": "[time]""#),
+            ],
+            prepend_module_to_snapshot => false,
+        }, {
+            insta::assert_snapshot!(name, output);
+        });
+    }
+}

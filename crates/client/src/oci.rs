@@ -13,6 +13,7 @@ use crate::error::{ClientError, RegistryError};
 pub struct OciClient {
     base: Url,
     http: reqwest::Client,
+    token: Option<String>,
 }
 
 /// An open blob upload: where to send the next chunk, and how much the registry has.
@@ -34,7 +35,14 @@ impl OciClient {
         Ok(OciClient {
             base,
             http: reqwest::Client::new(),
+            token: None,
         })
+    }
+
+    /// Sends `token` as `Authorization: Bearer` with every request.
+    pub fn with_token(mut self, token: Option<String>) -> Self {
+        self.token = token;
+        self
     }
 
     fn url(&self, path: &str) -> Url {
@@ -47,7 +55,11 @@ impl OciClient {
         url: Url,
         build: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
     ) -> Result<Response, ClientError> {
-        let request = build(self.http.request(method, url.clone()));
+        let mut request = self.http.request(method, url.clone());
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let request = build(request);
         request
             .send()
             .await
@@ -207,6 +219,47 @@ impl OciClient {
             .and_then(|v| v.to_str().ok()?.parse().ok())
             .ok_or(ClientError::BadHeader("Content-Length"))?;
         Ok(Some(len))
+    }
+
+    /// Streams a blob into `dest`, checking it against its digest before it lands there.
+    pub async fn download_blob(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        dest: &std::path::Path,
+        progress: impl Fn(u64),
+    ) -> Result<u64, ClientError> {
+        use futures_util::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let url = self.url(&format!("/v2/{repo}/blobs/{digest}"));
+        let res = self.send(Method::GET, url.clone(), |r| r).await?;
+        let res = self.expect(res, "GET", &[StatusCode::OK]).await?;
+        let partial = dest.with_extension("partial");
+        let mut file = tokio::fs::File::create(&partial).await?;
+        let mut hasher = wharf_core::Hasher::new(digest.algorithm());
+        let mut received = 0u64;
+        let mut body = res.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|source| ClientError::Transport {
+                url: url.to_string(),
+                source,
+            })?;
+            hasher.update(&chunk);
+            file.write_all(&chunk).await?;
+            received += chunk.len() as u64;
+            progress(received);
+        }
+        file.sync_all().await?;
+        let actual = hasher.finish();
+        if &actual != digest {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err(ClientError::DigestMismatch {
+                expected: digest.clone(),
+                actual,
+            });
+        }
+        tokio::fs::rename(&partial, dest).await?;
+        Ok(received)
     }
 
     /// Downloads a blob and checks it against its digest.

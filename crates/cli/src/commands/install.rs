@@ -177,10 +177,11 @@ async fn run_install(
     }
     new_lock.save(dir)?;
     let downloaded = fetched.iter().filter(|f| **f).count();
+    let n = resolved.len();
     println!(
-        "{} packages locked in run.lock ({downloaded} downloaded, {} from cache)",
-        resolved.len(),
-        resolved.len() - downloaded
+        "{n} package{} locked in run.lock ({downloaded} downloaded, {} from the cache)",
+        if n == 1 { "" } else { "s" },
+        n - downloaded
     );
     Ok(())
 }

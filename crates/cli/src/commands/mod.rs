@@ -3,6 +3,7 @@
 mod info;
 mod install;
 mod login;
+mod oci;
 mod publish;
 mod serve;
 mod token;
@@ -36,6 +37,10 @@ pub enum Command {
     Search(info::SearchArgs),
     /// Store a token for a registry (read from stdin, or prompted for).
     Login(login::LoginArgs),
+    /// Push a Wasm file as an OCI artifact: `wharf push localhost:5000/ns/name:1.0.0 app.wasm`.
+    Push(oci::PushArgs),
+    /// Pull a Wasm OCI artifact to a file.
+    Pull(oci::PullArgs),
 }
 
 /// Where the registry's configuration and data are: shared by the commands that open them.
@@ -132,5 +137,7 @@ pub async fn run(command: Command) -> Result<(), Failure> {
         Command::Info(args) => info::info(args).await,
         Command::Search(args) => info::search(args).await,
         Command::Login(args) => login::run(args).await,
+        Command::Push(args) => oci::push(args).await,
+        Command::Pull(args) => oci::pull(args).await,
     }
 }
