@@ -146,6 +146,18 @@ async fn publish_install_verify_repair_update_lock_and_yank() {
         "OK        acme:app@1.0.0\nOK        acme:lib@1.0.0\n"
     );
 
+    // A hand-edited lockfile is caught by its checksum.
+    let lock_text = std::fs::read_to_string(project.join("run.lock")).unwrap();
+    std::fs::write(
+        project.join("run.lock"),
+        lock_text.replace("version = \"1.0.0\"", "version = \"1.0.9\""),
+    )
+    .unwrap();
+    let tampered = cli.run(&project, &["verify"]);
+    assert_eq!(tampered.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&tampered.stderr).contains("checksum does not match"));
+    std::fs::write(project.join("run.lock"), &lock_text).unwrap();
+
     // Corrupt a cached file: verify says so and fails; install repairs it.
     std::fs::write(project.join(".run/cache/acme__lib@1.0.0.wasm"), b"tampered").unwrap();
     let bad = cli.run(&project, &["verify"]);
@@ -455,12 +467,73 @@ async fn human_and_json_output_snapshots() {
             "search_none",
             cli.ok(&project, &["search", "nothing-like-this"]),
         ),
+        ("update", {
+            let toml = std::fs::read_to_string(lib.join("run.toml")).unwrap();
+            std::fs::write(lib.join("run.toml"), toml.replace("1.0.1", "1.1.0")).unwrap();
+            cli.ok(&lib, &["publish"]);
+            cli.ok(&project, &["update"])
+        }),
+        (
+            "push",
+            cli.ok(
+                &lib,
+                &[
+                    "push",
+                    &format!(
+                        "{}/acme/lib:9.0.0",
+                        server.base.trim_start_matches("http://")
+                    ),
+                    "lib.wasm",
+                ],
+            ),
+        ),
+        (
+            "pull",
+            cli.ok(
+                &lib,
+                &[
+                    "pull",
+                    &format!(
+                        "{}/acme/lib:9.0.0",
+                        server.base.trim_start_matches("http://")
+                    ),
+                    "-o",
+                    "pulled.wasm",
+                ],
+            ),
+        ),
+        ("token_list_json", {
+            let data = tmp.path().join("tokens");
+            let data = data.to_str().unwrap();
+            cli.ok(
+                &lib,
+                &[
+                    "token",
+                    "create",
+                    "--scope",
+                    "push:acme",
+                    "--name",
+                    "ci",
+                    "--data-dir",
+                    data,
+                ],
+            );
+            cli.ok(&lib, &["token", "list", "--json", "--data-dir", data])
+        }),
     ];
     for (name, output) in outputs {
         insta::with_settings!({
             filters => vec![
                 (r"127\.0\.0\.1:\d+", "[registry]"),
                 (r#""published_at": \d+"#, r#""published_at": "[time]""#),
+                (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[time]"),
+                (r#""id": ?"[0-9a-f]{12}""#, r#""id":"[id]""#),
+                // A pushed manifest's digest covers its config's creation time.
+                (r"as sha256:[0-9a-f]{64}", "as [manifest digest]"),
+                (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[time]"),
+                (r#""id": ?"[0-9a-f]{12}""#, r#""id":"[id]""#),
+                // A pushed manifest's digest covers its config's creation time.
+                (r"as sha256:[0-9a-f]{64}", "as [manifest digest]"),
             ],
             prepend_module_to_snapshot => false,
         }, {
