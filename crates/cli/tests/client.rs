@@ -10,29 +10,11 @@ use common::Server;
 
 const TOKEN: &str = "client-test-token";
 
-/// A real component built from a WIT world.
+/// A real component exporting one interface, for package `package` (`ns:name@version`).
 fn component(package: &str) -> Vec<u8> {
-    let mut resolve = wit_parser::Resolve::default();
-    let wit = format!(
+    wharf_core::testing::component(&format!(
         "package {package}; interface api {{ run: func() -> u32; }} world w {{ export api; }}"
-    );
-    let pkg = resolve.push_str("t.wit", &wit).unwrap();
-    let world = resolve.select_world(&[pkg], None).unwrap();
-    let mut module =
-        wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
-    wit_component::embed_component_metadata(
-        &mut module,
-        &resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-        false,
-    )
-    .unwrap();
-    wit_component::ComponentEncoder::default()
-        .module(&module)
-        .unwrap()
-        .encode()
-        .unwrap()
+    ))
 }
 
 struct Cli<'a> {

@@ -9,6 +9,8 @@ pub mod manifest;
 pub mod name;
 pub mod package;
 pub mod range;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 pub mod wasm;
 
 pub use digest::{Algorithm, Digest, DigestError, Hasher};

@@ -85,28 +85,7 @@ pub fn inspect(bytes: &[u8]) -> Result<WasmInfo, WasmError> {
 mod tests {
     use super::*;
 
-    /// A real component built from a WIT world, as the registry's tests publish them.
-    fn component(wit: &str) -> Vec<u8> {
-        let mut resolve = wit_parser::Resolve::default();
-        let pkg = resolve.push_str("test.wit", wit).unwrap();
-        let world = resolve.select_world(&[pkg], None).unwrap();
-        let mut module =
-            wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
-        wit_component::embed_component_metadata(
-            &mut module,
-            &resolve,
-            world,
-            wit_component::StringEncoding::UTF8,
-            false,
-        )
-        .unwrap();
-        wit_component::ComponentEncoder::default()
-            .module(&module)
-            .unwrap()
-            .validate(true)
-            .encode()
-            .unwrap()
-    }
+    use crate::testing::component;
 
     #[test]
     fn component_imports_and_exports_by_interface() {

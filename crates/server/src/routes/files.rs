@@ -6,7 +6,6 @@
 //! or a text table when the request's Content-Type or Accept is `text/plain`.
 
 use std::collections::BTreeMap;
-use std::io;
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
@@ -156,30 +155,9 @@ async fn push(State(state): State<AppState>, req: Request) -> Response {
             Ok(t) => t,
             Err(message) => return text(StatusCode::BAD_REQUEST, message),
         };
-        let (tx, stream) = artifact::byte_channel();
-        let writer = tokio::spawn({
-            let state = state.clone();
-            async move { artifact::store_stream(&state, stream, Some(limit)).await }
-        });
-        loop {
-            match field.chunk().await {
-                Ok(Some(chunk)) => {
-                    if tx.send(Ok(chunk)).await.is_err() {
-                        break; // the writer stopped early (size limit)
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    let _ = tx.send(Err(io::Error::other(e))).await;
-                    break;
-                }
-            }
-        }
-        drop(tx);
-        let stored: Stored = match writer.await {
-            Ok(Ok(stored)) => stored,
-            Ok(Err(e)) => return storage_error(e, limit),
-            Err(e) => return internal("file upload task failed", e),
+        let stored: Stored = match artifact::store_field(&state, &mut field, Some(limit)).await {
+            Ok(stored) => stored,
+            Err(e) => return storage_error(e, limit),
         };
         let media_type = if name.ends_with(".wasm") {
             wharf_core::manifest::media_type::WASM_LAYER

@@ -2,8 +2,6 @@
 //! download, search, stats, publish (multipart), and yank/unyank. Errors answer
 //! `{"error": {"code", "message"}}` with the matching status.
 
-use std::io;
-
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -496,35 +494,16 @@ async fn publish(State(state): State<AppState>, req: Request) -> ApiResult<Respo
                 ));
             }
             precheck(&state, &form, &headers, peer).await?;
-            let (tx, stream) = artifact::byte_channel();
-            let writer = tokio::spawn({
-                let state = state.clone();
-                async move { artifact::store_stream(&state, stream, Some(limit)).await }
-            });
-            loop {
-                match field.chunk().await {
-                    Ok(Some(chunk)) => {
-                        if tx.send(Ok(chunk)).await.is_err() {
-                            break;
-                        }
+            artifact = Some(
+                match artifact::store_field(&state, &mut field, Some(limit)).await {
+                    Ok(stored) => stored,
+                    Err(StorageError::TooLarge { limit }) => return Err(too_large(limit)),
+                    Err(StorageError::Body(e)) => {
+                        return Err(ApiError::bad_request(format!("the upload failed: {e}")))
                     }
-                    Ok(None) => break,
-                    Err(e) => {
-                        let _ = tx.send(Err(io::Error::other(e))).await;
-                        break;
-                    }
-                }
-            }
-            drop(tx);
-            artifact = Some(match writer.await {
-                Ok(Ok(stored)) => stored,
-                Ok(Err(StorageError::TooLarge { limit })) => return Err(too_large(limit)),
-                Ok(Err(StorageError::Body(e))) => {
-                    return Err(ApiError::bad_request(format!("the upload failed: {e}")))
-                }
-                Ok(Err(e)) => return Err(e.into()),
-                Err(e) => return Err(ApiError::internal("upload task failed", e)),
-            });
+                    Err(e) => return Err(e.into()),
+                },
+            );
         } else {
             let value = read_text(&mut field, &field_name).await?;
             form.set(&field_name, value)?;

@@ -54,14 +54,40 @@ pub async fn store_stream(
     }
 }
 
-/// A channel whose receiving end is a [`ByteStream`]: for bodies that arrive piecewise from a
-/// borrowed source (a multipart field) and must be written by a task that owns its input.
-pub fn byte_channel() -> (tokio::sync::mpsc::Sender<io::Result<Bytes>>, ByteStream) {
+/// Streams one multipart field into a new blob (see [`store_stream`]). The field borrows the
+/// request, so its chunks are handed through a channel to a task that owns the writing.
+pub async fn store_field(
+    app: &crate::AppState,
+    field: &mut axum::extract::multipart::Field<'_>,
+    limit: Option<u64>,
+) -> Result<Stored, StorageError> {
     let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(8);
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
+    })
+    .boxed();
+    let writer = tokio::spawn({
+        let app = app.clone();
+        async move { store_stream(&app, stream, limit).await }
     });
-    (tx, stream.boxed())
+    loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) => {
+                if tx.send(Ok(chunk)).await.is_err() {
+                    break; // the writer stopped early (size limit)
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                let _ = tx.send(Err(io::Error::other(e))).await;
+                break;
+            }
+        }
+    }
+    drop(tx);
+    writer
+        .await
+        .map_err(|e| StorageError::Io(io::Error::other(format!("upload task failed: {e}"))))?
 }
 
 /// Records `layer` (already stored) as the single layer of an artifact tagged `tag` in `repo`.

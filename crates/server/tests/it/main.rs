@@ -262,29 +262,7 @@ pub fn image_manifest(
     )
 }
 
-/// A real WebAssembly component built from a WIT world (a dummy core module wrapped by
-/// wit-component), as publishers send them.
-pub fn component(wit: &str) -> Vec<u8> {
-    let mut resolve = wit_parser::Resolve::default();
-    let pkg = resolve.push_str("test.wit", wit).unwrap();
-    let world = resolve.select_world(&[pkg], None).unwrap();
-    let mut module =
-        wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
-    wit_component::embed_component_metadata(
-        &mut module,
-        &resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-        false,
-    )
-    .unwrap();
-    wit_component::ComponentEncoder::default()
-        .module(&module)
-        .unwrap()
-        .validate(true)
-        .encode()
-        .unwrap()
-}
+pub use wharf_core::testing::component;
 
 /// A `multipart/form-data` body: text fields, then optionally one file field.
 pub fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str, &[u8])>) -> (String, Vec<u8>) {
