@@ -134,7 +134,7 @@ pub async fn client(
     manifest: Option<&Manifest>,
 ) -> anyhow::Result<PackageClient> {
     let (url, token) = resolve(args, manifest)?;
-    let primary = PackageClient::new(&url, token.clone())?;
+    let primary = PackageClient::new(&url, token)?;
     let mirrors = manifest
         .map(|m| m.registry.mirrors.clone())
         .unwrap_or_default();
@@ -144,11 +144,22 @@ pub async fn client(
     for mirror in mirrors {
         let mirror = normalize(&mirror);
         if answers(&mirror).await {
-            eprintln!("{url} does not answer; using the mirror {mirror}");
-            return Ok(PackageClient::new(&mirror, token.clone())?);
+            eprintln!("{url} does not answer; using the mirror {mirror} for reading");
+            // A mirror gets only a token stored for it, never the registry's.
+            let own = Credentials::load()?
+                .registries
+                .get(&mirror)
+                .map(|t| t.token.clone());
+            return Ok(PackageClient::new(&mirror, own)?);
         }
     }
     Ok(primary)
+}
+
+/// A package API client for publishing: the registry itself, never a mirror.
+pub fn writer(args: &RegistryArgs, manifest: Option<&Manifest>) -> anyhow::Result<PackageClient> {
+    let (url, token) = resolve(args, manifest)?;
+    Ok(PackageClient::new(&url, token)?)
 }
 
 /// Whether `GET <url>/health` answers at all within a few seconds.

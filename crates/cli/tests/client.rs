@@ -138,7 +138,14 @@ async fn publish_install_verify_repair_update_lock_and_yank() {
     let tampered = cli.run(&project, &["verify"]);
     assert_eq!(tampered.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&tampered.stderr).contains("checksum does not match"));
-    std::fs::write(project.join("run.lock"), &lock_text).unwrap();
+    // install rewrites a damaged lockfile (and says so).
+    let repaired = cli.run(&project, &["install"]);
+    assert!(repaired.status.success());
+    assert!(String::from_utf8_lossy(&repaired.stderr).contains("warning:"));
+    assert_eq!(
+        std::fs::read_to_string(project.join("run.lock")).unwrap(),
+        lock_text
+    );
 
     // Corrupt a cached file: verify says so and fails; install repairs it.
     std::fs::write(project.join(".run/cache/acme__lib@1.0.0.wasm"), b"tampered").unwrap();
@@ -153,6 +160,22 @@ async fn publish_install_verify_repair_update_lock_and_yank() {
     let report: serde_json::Value = serde_json::from_slice(&missing.stdout).unwrap();
     assert_eq!(report[0]["status"], "MISSING");
     cli.ok(&project, &["install"]);
+
+    // A failed install changes neither run.toml nor run.lock.
+    let (toml_before, lock_before) = (
+        std::fs::read_to_string(project.join("run.toml")).unwrap(),
+        std::fs::read_to_string(project.join("run.lock")).unwrap(),
+    );
+    let failed = cli.run(&project, &["install", "acme:does-not-exist"]);
+    assert_eq!(failed.status.code(), Some(1));
+    assert_eq!(
+        std::fs::read_to_string(project.join("run.toml")).unwrap(),
+        toml_before
+    );
+    assert_eq!(
+        std::fs::read_to_string(project.join("run.lock")).unwrap(),
+        lock_before
+    );
 
     // A new version: update moves to it.
     std::fs::write(lib_dir.join("lib.wasm"), component("acme:lib@1.1.0")).unwrap();
@@ -169,6 +192,15 @@ async fn publish_install_verify_repair_update_lock_and_yank() {
     );
     let out = cli.ok(&project, &["update"]);
     assert!(out.contains("Updated acme:lib 1.0.0 -> 1.1.0"), "{out}");
+    assert!(
+        !project
+            .join(".run/components/acme__lib@1.0.0.wasm")
+            .exists(),
+        "the old version is gone"
+    );
+    assert!(project
+        .join(".run/components/acme__lib@1.1.0.wasm")
+        .is_file());
     assert!(std::fs::read_to_string(project.join("run.lock"))
         .unwrap()
         .contains("version = \"1.1.0\""));

@@ -105,6 +105,8 @@ impl PackageClient {
         let http = reqwest::Client::builder()
             .user_agent(concat!("wharf/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
+            // A server that accepts but never answers is reported, not waited on forever.
+            .read_timeout(Duration::from_secs(60))
             .build()
             .map_err(|source| ClientError::Transport {
                 url: base.to_string(),
@@ -135,7 +137,12 @@ impl PackageClient {
         let mut last_error = None;
         for attempt in 1..=ATTEMPTS {
             let mut request = self.http.request(method.clone(), url.clone());
-            if let Some(token) = &self.token {
+            // The token goes to the registry only, never to another host a URL points at.
+            if let Some(token) = self
+                .token
+                .as_ref()
+                .filter(|_| url.origin() == self.base.origin())
+            {
                 request = request.bearer_auth(token);
             }
             match build(request).send().await {
@@ -155,7 +162,7 @@ impl PackageClient {
             }
         }
         Err(ClientError::Unreachable {
-            url: self.base.to_string(),
+            url: url.to_string(),
             attempts: ATTEMPTS,
             source: last_error.expect("only connection failures get here"),
         })
@@ -217,7 +224,40 @@ impl PackageClient {
             &format!("{name}@{version}"),
         )
         .await?;
-        res.json().await.map_err(|e| self.bad_body(e))
+        let meta: PackageMeta = res.json().await.map_err(|e| self.bad_body(e))?;
+        // Names and versions become file names on the client: the answer must describe exactly
+        // the package and version asked for.
+        let deps_valid = meta
+            .dependencies
+            .iter()
+            .all(|d| wharf_core::PackageName::parse(&d.name).is_ok());
+        let sha_valid =
+            meta.sha256.len() == 64 && meta.sha256.bytes().all(|b| b.is_ascii_hexdigit());
+        if meta.name != name || meta.version != version || !deps_valid || !sha_valid {
+            return Err(ClientError::Api {
+                status: 200,
+                message: format!(
+                    "the registry answered for {name}@{version} with metadata of {}@{} or malformed fields; refusing it",
+                    meta.name, meta.version
+                ),
+            });
+        }
+        Ok(meta)
+    }
+
+    /// Where to download an artifact. Like Run's client, a `http://localhost…` or
+    /// `http://127.0.0.1…` download URL from a registry reached under another address is
+    /// rewritten onto that address (registries often leave their public URL unset).
+    pub fn download_url(&self, meta: &PackageMeta) -> Result<Url, ClientError> {
+        let url = Url::parse(&meta.download_url)
+            .map_err(|_| ClientError::BadUrl(meta.download_url.clone()))?;
+        let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1"));
+        if local && url.origin() != self.base.origin() {
+            if let Some(at) = url.path().find("/packages/") {
+                return Ok(self.url(&url.path()[at..]));
+            }
+        }
+        Ok(url)
     }
 
     fn bad_body(&self, e: reqwest::Error) -> ClientError {
@@ -238,8 +278,7 @@ impl PackageClient {
         dest: &Path,
         progress: impl Fn(u64),
     ) -> Result<(), ClientError> {
-        let url = Url::parse(&meta.download_url)
-            .map_err(|_| ClientError::BadUrl(meta.download_url.clone()))?;
+        let url = self.download_url(meta)?;
         let res = Self::check(
             self.send(Method::GET, url, |r| r).await?,
             &format!("{}@{}", meta.name, meta.version),
@@ -366,7 +405,28 @@ impl PackageClient {
         };
         let res = self.send(Method::POST, url, build).await?;
         let res = Self::check(res, &form.name).await?;
-        res.json().await.map_err(|e| self.bad_body(e))
+        // Run's registry answers 201 with an empty body: describe the publish from what was sent.
+        let body = res.bytes().await.map_err(|source| ClientError::Transport {
+            url: self.base.to_string(),
+            source,
+        })?;
+        Ok(
+            serde_json::from_slice(&body).unwrap_or_else(|_| PackageMeta {
+                name: form.name.clone(),
+                version: form.version.clone(),
+                description: form.description.clone(),
+                license: form.license.clone(),
+                size: Some(size),
+                sha256,
+                download_url: String::new(),
+                dependencies: Vec::new(),
+                repository: form.repository.clone(),
+                imports: Vec::new(),
+                exports: Vec::new(),
+                yanked: false,
+                downloads: 0,
+            }),
+        )
     }
 
     /// Yanks (or unyanks) a version.
@@ -387,5 +447,54 @@ impl PackageClient {
         )
         .await?;
         res.json().await.map_err(|e| self.bad_body(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(url: &str) -> PackageMeta {
+        PackageMeta {
+            name: "a:b".into(),
+            version: "1.0.0".into(),
+            description: String::new(),
+            license: None,
+            size: None,
+            sha256: "0".repeat(64),
+            download_url: url.into(),
+            dependencies: vec![],
+            repository: None,
+            imports: vec![],
+            exports: vec![],
+            yanked: false,
+            downloads: 0,
+        }
+    }
+
+    #[test]
+    fn local_download_urls_are_rewritten_onto_the_registry() {
+        let c = PackageClient::new("https://reg.example/base", None).unwrap();
+        let u = c
+            .download_url(&meta(
+                "http://localhost:8080/packages/a%3Ab/1.0.0/artifact.wasm",
+            ))
+            .unwrap();
+        assert_eq!(
+            u.as_str(),
+            "https://reg.example/base/packages/a%3Ab/1.0.0/artifact.wasm"
+        );
+        let other = c.download_url(&meta("https://cdn.example/x.wasm")).unwrap();
+        assert_eq!(other.as_str(), "https://cdn.example/x.wasm");
+        let same = PackageClient::new("http://localhost:8080", None).unwrap();
+        let u = same
+            .download_url(&meta(
+                "http://localhost:8080/packages/a%3Ab/1.0.0/artifact.wasm",
+            ))
+            .unwrap();
+        assert_eq!(
+            u.as_str(),
+            "http://localhost:8080/packages/a%3Ab/1.0.0/artifact.wasm"
+        );
     }
 }

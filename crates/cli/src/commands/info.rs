@@ -33,16 +33,17 @@ pub struct SearchArgs {
     registry: RegistryArgs,
 }
 
-fn manifest_here() -> Option<Manifest> {
-    let dir = std::env::current_dir().ok()?;
-    dir.join(Manifest::FILE)
-        .exists()
-        .then(|| Manifest::load(&dir).ok())
-        .flatten()
+/// run.toml of the current directory, if there is one (a broken one is an error, not ignored).
+fn manifest_here() -> Result<Option<Manifest>, Failure> {
+    let dir = std::env::current_dir().map_err(anyhow::Error::from)?;
+    if !dir.join(Manifest::FILE).exists() {
+        return Ok(None);
+    }
+    Manifest::load(&dir).map(Some).map_err(Failure::usage)
 }
 
 pub async fn info(args: InfoArgs) -> Result<(), Failure> {
-    let manifest = manifest_here();
+    let manifest = manifest_here()?;
     let client = registry::client(&args.registry, manifest.as_ref())
         .await
         .map_err(Failure::usage)?;
@@ -115,7 +116,7 @@ pub async fn info(args: InfoArgs) -> Result<(), Failure> {
 }
 
 pub async fn search(args: SearchArgs) -> Result<(), Failure> {
-    let manifest = manifest_here();
+    let manifest = manifest_here()?;
     let client = registry::client(&args.registry, manifest.as_ref())
         .await
         .map_err(Failure::usage)?;

@@ -66,10 +66,15 @@ pub async fn install(args: InstallArgs) -> Result<(), Failure> {
             .map_err(anyhow::Error::from)?;
     }
     let mut manifest = Manifest::load(&dir).map_err(Failure::usage)?;
-    let lock = Lockfile::load(&dir)?;
     if args.offline {
-        return install_offline(&dir, &manifest, lock.as_ref()).await;
+        if args.package.is_some() {
+            return Err(Failure::usage(anyhow::anyhow!(
+                "--offline installs what run.lock pins; it cannot add a package"
+            )));
+        }
+        return install_offline(&dir, &manifest, Lockfile::load(&dir)?.as_ref()).await;
     }
+    let lock = load_lock(&dir, args.locked)?;
     let client = registry::client(&args.registry, Some(&manifest))
         .await
         .map_err(Failure::usage)?;
@@ -96,10 +101,22 @@ pub async fn install(args: InstallArgs) -> Result<(), Failure> {
             DepKind::Normal
         };
         manifest.set_dependency(kind, &name, &req_text)?;
+        // run.toml changes only once the install succeeded.
+        run_install(
+            &dir,
+            &manifest,
+            &client,
+            lock.as_ref(),
+            &Unlock::Nothing,
+            false,
+        )
+        .await?;
+        manifest.save()?;
         eprintln!(
             "Added {name} = \"{req_text}\" to {}",
             manifest.path.display()
         );
+        return Ok(());
     }
     run_install(
         &dir,
@@ -115,7 +132,7 @@ pub async fn install(args: InstallArgs) -> Result<(), Failure> {
 pub async fn update(args: UpdateArgs) -> Result<(), Failure> {
     let dir = std::env::current_dir().map_err(anyhow::Error::from)?;
     let manifest = Manifest::load(&dir).map_err(Failure::usage)?;
-    let lock = Lockfile::load(&dir)?;
+    let lock = load_lock(&dir, false)?;
     let client = registry::client(&args.registry, Some(&manifest))
         .await
         .map_err(Failure::usage)?;
@@ -157,6 +174,7 @@ async fn run_install(
     for r in &resolved {
         place(&layout, &r.meta.name, &r.meta.version)?;
     }
+    remove_stale_components(&layout, &resolved)?;
     let new_lock = Lockfile {
         entries: resolved.iter().map(Resolved::lock_entry).collect(),
     };
@@ -228,6 +246,42 @@ async fn fetch(
     bar.finish_and_clear();
     done.map_err(super::explain)?;
     Ok(true)
+}
+
+/// Reads run.lock. A damaged one is reported and then ignored (it is about to be rewritten),
+/// except under `--locked`, which needs it.
+fn load_lock(dir: &Path, locked: bool) -> Result<Option<Lockfile>, Failure> {
+    match Lockfile::load(dir) {
+        Ok(lock) => Ok(lock),
+        Err(e) if !locked => {
+            eprintln!("warning: {e:#}; resolving afresh");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Removes component files of versions no longer locked (after an update).
+fn remove_stale_components(layout: &Layout, resolved: &[Resolved]) -> anyhow::Result<()> {
+    let keep: std::collections::HashSet<_> = resolved
+        .iter()
+        .map(|r| layout.installed(&r.meta.name, &r.meta.version))
+        .collect();
+    let Some(dir) = keep
+        .iter()
+        .next()
+        .and_then(|p| p.parent().map(Path::to_owned))
+    else {
+        return Ok(());
+    };
+    for entry in std::fs::read_dir(&dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "wasm") && !keep.contains(&path) {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove {}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Copies a cached artifact into `.run/components`.

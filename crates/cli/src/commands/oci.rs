@@ -65,8 +65,11 @@ fn parse_reference(text: &str, plain_http: bool) -> anyhow::Result<(String, Repo
     };
     let repo = RepoName::parse(repo)?;
     let reference = Reference::parse(reference)?;
-    let local =
-        host.starts_with("localhost") || host.starts_with("127.0.0.1") || host.starts_with("[::1]");
+    let hostname = host
+        .rsplit_once(':')
+        .filter(|(h, _)| !h.ends_with(']') || h.starts_with('['))
+        .map_or(host, |(h, _)| h);
+    let local = matches!(hostname, "localhost" | "127.0.0.1" | "[::1]");
     let scheme = if plain_http || local { "http" } else { "https" };
     Ok((format!("{scheme}://{host}"), repo, reference))
 }
@@ -213,6 +216,13 @@ mod tests {
             ("https://reg.example", "latest")
         );
         assert!(parse_reference("noslash", false).is_err());
+        let (base, _, _) = parse_reference("localhost.evil.example:5000/a/b:1", false).unwrap();
+        assert_eq!(
+            base, "https://localhost.evil.example:5000",
+            "only the exact local names get http"
+        );
+        let (base, _, _) = parse_reference("127.0.0.1:5000/a/b:1", false).unwrap();
+        assert_eq!(base, "http://127.0.0.1:5000");
         assert!(parse_reference("h/UPPER:1", false).is_err());
     }
 }

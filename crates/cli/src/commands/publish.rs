@@ -105,9 +105,7 @@ pub async fn run(args: PublishArgs) -> Result<(), Failure> {
             jobs.push((form(format!("{ns}:{c}"), version.clone()), artifact));
         }
     }
-    let client = registry::client(&args.registry, manifest.as_ref())
-        .await
-        .map_err(Failure::usage)?;
+    let client = registry::writer(&args.registry, manifest.as_ref()).map_err(Failure::usage)?;
     let progress = Progress::new();
     let mut published = Vec::new();
     for (form, path) in jobs {

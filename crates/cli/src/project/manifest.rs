@@ -128,8 +128,14 @@ impl Manifest {
     }
 
     pub fn parse(path: PathBuf, text: String) -> anyhow::Result<Manifest> {
-        let raw: Raw = toml::from_str(&text)
-            .map_err(|e| located(&path, &text, e.span().map(|s| s.start), e.message()))?;
+        let raw: Raw = toml::from_str(&text).map_err(|e| {
+            let message = if e.message().contains("untagged enum DepSpec") {
+                "a dependency is \"<requirement>\" or { version = \"<requirement>\", optional = true }"
+            } else {
+                e.message()
+            };
+            located(&path, &text, e.span().map(|s| s.start), message)
+        })?;
         let mut components = raw.components;
         for c in raw.component {
             components.insert(c.name, c.table);
@@ -171,7 +177,8 @@ impl Manifest {
         })
     }
 
-    /// Adds (or changes) a dependency, keeping every comment and the formatting of the rest.
+    /// Adds (or changes) a dependency in memory, keeping every comment and the formatting of
+    /// the rest; [`Manifest::save`] writes it.
     pub fn set_dependency(&mut self, kind: DepKind, name: &str, req: &str) -> anyhow::Result<()> {
         let mut doc: toml_edit::DocumentMut = self
             .text
@@ -203,11 +210,17 @@ impl Manifest {
                 table.insert(name, toml_edit::value(req));
             }
         }
-        let text = doc.to_string();
-        std::fs::write(&self.path, &text)
-            .with_context(|| format!("cannot write {}", self.path.display()))?;
-        *self = Manifest::parse(self.path.clone(), text)?;
+        *self = Manifest::parse(self.path.clone(), doc.to_string())?;
         Ok(())
+    }
+
+    /// Writes run.toml (temp file + rename: never half-written).
+    pub fn save(&self) -> anyhow::Result<()> {
+        let tmp = self.path.with_extension("toml.tmp");
+        std::fs::write(&tmp, &self.text)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, &self.path)
+            .with_context(|| format!("cannot write {}", self.path.display()))
     }
 
     /// The artifact of component `name`: its `path`, else a `source` ending in `.wasm`.
@@ -295,6 +308,13 @@ mirrors = ["http://mirror:5000"]
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("run.toml:3:"), "{err}");
+        let err = parse("[dependencies]\n\"acme:x\" = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("run.toml:2:") && err.contains("a dependency is"),
+            "{err}"
+        );
         let err = parse("[dependencies]\n\"acme:x\" = \"not a req\"\n")
             .unwrap_err()
             .to_string();
@@ -311,6 +331,7 @@ mirrors = ["http://mirror:5000"]
             .unwrap();
         m.set_dependency(DepKind::Normal, "acme:log", "^1.5.0")
             .unwrap();
+        m.save().unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(
             text.contains("# My project")
