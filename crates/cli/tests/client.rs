@@ -422,6 +422,18 @@ async fn push_and_pull_a_wasm_file_by_reference() {
         meta["exports"],
         serde_json::json!(["acme:pushed/api@2.0.0"])
     );
+    // An unreachable registry is retried, then named.
+    let down = Command::new(env!("CARGO_BIN_EXE_wharf"))
+        .args(["pull", "127.0.0.1:9/acme/pushed:2.0.0", "-o", "x.wasm"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(down.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&down.stderr);
+    assert!(
+        err.contains("http://127.0.0.1:9 is unreachable (tried 4 times)"),
+        "{err}"
+    );
     // Without the token the push is refused.
     let refused = Command::new(env!("CARGO_BIN_EXE_wharf"))
         .args(["push", &format!("{host}/acme/pushed:2.0.1"), "app.wasm"])

@@ -74,6 +74,28 @@ fn parse_reference(text: &str, plain_http: bool) -> anyhow::Result<(String, Repo
     Ok((format!("{scheme}://{host}"), repo, reference))
 }
 
+/// Waits for the registry to answer at all: connection failures are retried with doubling
+/// pauses, then reported with the URL. Any HTTP answer (even 401) counts as reachable.
+async fn ensure_reachable(client: &OciClient, base: &str) -> Result<(), Failure> {
+    let mut pause = std::time::Duration::from_millis(250);
+    for attempt in 1..=4 {
+        match client.ping().await {
+            Err(wharf_client::ClientError::Transport { source, .. }) if attempt == 4 => {
+                return Err(anyhow::anyhow!(
+                    "the registry at {base} is unreachable (tried 4 times): {source}\n  hint: check the reference's host and that the registry runs"
+                )
+                .into());
+            }
+            Err(wharf_client::ClientError::Transport { .. }) => {
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+            _ => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
 fn client(base: &str, token: Option<String>) -> anyhow::Result<OciClient> {
     let token = token
         .or_else(|| std::env::var("WHARF_TOKEN").ok().filter(|t| !t.is_empty()))
@@ -97,6 +119,7 @@ pub async fn push(args: PushArgs) -> Result<(), Failure> {
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     let info = inspect(&data).map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
     let client = client(&base, args.conn.token).map_err(Failure::usage)?;
+    ensure_reachable(&client, &base).await?;
     let explain = |e: wharf_client::ClientError| -> Failure { anyhow::anyhow!("{e}").into() };
 
     let layer = Digest::sha256(&data);
@@ -170,6 +193,7 @@ pub async fn pull(args: PullArgs) -> Result<(), Failure> {
     let (base, repo, reference) =
         parse_reference(&args.reference, args.conn.plain_http).map_err(Failure::usage)?;
     let client = client(&base, args.conn.token).map_err(Failure::usage)?;
+    ensure_reachable(&client, &base).await?;
     let explain = |e: wharf_client::ClientError| -> Failure { anyhow::anyhow!("{e}").into() };
     let (media, body) = client
         .get_manifest(&repo, &reference.to_string())
