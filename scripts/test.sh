@@ -17,6 +17,9 @@ echo "== OCI conformance suite v1.1.1"
 bash scripts/conformance.sh | tee -a "$log"
 echo "== end-to-end tests with real clients (skopeo, oras)"
 python3 -m pytest -q -p no:cacheprovider tests/e2e | tee -a "$log"
+echo "== benchmark smoke run (harness only: small sizes, one round, debug build)"
+cargo run -q --locked -p wharf-bench -- --smoke --wharf target/debug/wharf --out target/bench-smoke > /dev/null
+test -s target/bench-smoke/results.json
 echo "== cargo test"
 cargo test --workspace --locked 2>&1 | tee -a "$log"
 
