@@ -493,7 +493,27 @@ async fn publish(State(state): State<AppState>, req: Request) -> ApiResult<Respo
                     "send one artifact (`component` or `artifact`), not several",
                 ));
             }
-            precheck(&state, &form, &headers, peer).await?;
+            if let Err(refused) = precheck(&state, &form, &headers, peer).await {
+                // Read the rest of the body (bounded) before answering: a client still sending
+                // would otherwise see a reset connection instead of the 403/409.
+                let budget = limit.saturating_add(64 * 1024);
+                let mut seen = 0u64;
+                while let Ok(Some(chunk)) = field.chunk().await {
+                    seen += chunk.len() as u64;
+                    if seen > budget {
+                        break;
+                    }
+                }
+                while let Ok(Some(mut rest)) = multipart.next_field().await {
+                    while let Ok(Some(chunk)) = rest.chunk().await {
+                        seen += chunk.len() as u64;
+                        if seen > budget {
+                            return Err(refused);
+                        }
+                    }
+                }
+                return Err(refused);
+            }
             artifact = Some(
                 match artifact::store_field(&state, &mut field, Some(limit)).await {
                     Ok(stored) => stored,
