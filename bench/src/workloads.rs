@@ -196,7 +196,12 @@ async fn load(
             let mut latencies = Vec::new();
             while Instant::now() < deadline {
                 let t = Instant::now();
-                let res = http.request(method.clone(), &url).send().await?;
+                // distribution 2.8 hides OCI manifests from clients that do not accept them.
+                let res = http
+                    .request(method.clone(), &url)
+                    .header("accept", "application/vnd.oci.image.manifest.v1+json")
+                    .send()
+                    .await?;
                 let ok = res.status() == StatusCode::OK;
                 let _ = res.bytes().await?;
                 if !ok {
