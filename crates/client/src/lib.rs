@@ -2,6 +2,7 @@
 //! with resume; manifests; tags) and the package API (versions, metadata, verified downloads,
 //! search, publish). No terminal code: the `wharf` CLI and the tests build on it.
 
+mod download;
 mod error;
 mod oci;
 mod packages;

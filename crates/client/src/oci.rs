@@ -229,37 +229,10 @@ impl OciClient {
         dest: &std::path::Path,
         progress: impl Fn(u64),
     ) -> Result<u64, ClientError> {
-        use futures_util::StreamExt;
-        use tokio::io::AsyncWriteExt;
         let url = self.url(&format!("/v2/{repo}/blobs/{digest}"));
         let res = self.send(Method::GET, url.clone(), |r| r).await?;
         let res = self.expect(res, "GET", &[StatusCode::OK]).await?;
-        let partial = dest.with_extension("partial");
-        let mut file = tokio::fs::File::create(&partial).await?;
-        let mut hasher = wharf_core::Hasher::new(digest.algorithm());
-        let mut received = 0u64;
-        let mut body = res.bytes_stream();
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|source| ClientError::Transport {
-                url: url.to_string(),
-                source,
-            })?;
-            hasher.update(&chunk);
-            file.write_all(&chunk).await?;
-            received += chunk.len() as u64;
-            progress(received);
-        }
-        file.sync_all().await?;
-        let actual = hasher.finish();
-        if &actual != digest {
-            let _ = tokio::fs::remove_file(&partial).await;
-            return Err(ClientError::DigestMismatch {
-                expected: digest.clone(),
-                actual,
-            });
-        }
-        tokio::fs::rename(&partial, dest).await?;
-        Ok(received)
+        crate::download::verified_to_file(res, url.as_str(), dest, digest, progress).await
     }
 
     /// Downloads a blob and checks it against its digest.

@@ -8,7 +8,6 @@ use futures_util::StreamExt;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio::io::AsyncWriteExt;
 use url::Url;
 use wharf_core::{Algorithm, Digest, Hasher};
 
@@ -284,26 +283,6 @@ impl PackageClient {
             &format!("{}@{}", meta.name, meta.version),
         )
         .await?;
-        let parent = dest.parent().unwrap_or(Path::new("."));
-        tokio::fs::create_dir_all(parent).await?;
-        let partial = dest.with_extension("wasm.partial");
-        let mut file = tokio::fs::File::create(&partial).await?;
-        let mut hasher = Hasher::new(Algorithm::Sha256);
-        let mut received = 0u64;
-        let mut body = res.bytes_stream();
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|source| ClientError::Transport {
-                url: meta.download_url.clone(),
-                source,
-            })?;
-            hasher.update(&chunk);
-            file.write_all(&chunk).await?;
-            received += chunk.len() as u64;
-            progress(received);
-        }
-        file.sync_all().await?;
-        drop(file);
-        let actual = hasher.finish();
         let expected =
             Digest::parse(&format!("sha256:{}", meta.sha256.to_lowercase())).map_err(|_| {
                 ClientError::Api {
@@ -311,11 +290,8 @@ impl PackageClient {
                     message: format!("the registry sent a malformed sha256 {:?}", meta.sha256),
                 }
             })?;
-        if actual != expected {
-            let _ = tokio::fs::remove_file(&partial).await;
-            return Err(ClientError::DigestMismatch { expected, actual });
-        }
-        tokio::fs::rename(&partial, dest).await?;
+        crate::download::verified_to_file(res, &meta.download_url, dest, &expected, progress)
+            .await?;
         Ok(())
     }
 
