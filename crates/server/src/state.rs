@@ -38,6 +38,22 @@ impl App {
     }
 }
 
+impl App {
+    /// The registry's public URL: the configured base URL, else `http://` and the request's
+    /// Host. Every absolute URL the server hands out (download URLs, token realm, install
+    /// instructions) comes from here.
+    pub fn public_base(&self, headers: &axum::http::HeaderMap) -> String {
+        if !self.config.base_url.is_empty() {
+            return self.config.base_url.trim_end_matches('/').to_owned();
+        }
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("localhost");
+        format!("http://{host}")
+    }
+}
+
 /// A cheap, cloneable handle on the [`App`], extracted by handlers.
 #[derive(Clone)]
 pub struct AppState(Arc<App>);

@@ -78,7 +78,7 @@ pub async fn install(args: InstallArgs) -> Result<(), Failure> {
     let client = registry::client(&args.registry, Some(&manifest))
         .await
         .map_err(Failure::usage)?;
-    if let Some(spec) = &args.package {
+    let added = if let Some(spec) = &args.package {
         if args.locked {
             return Err(Failure::usage(anyhow::anyhow!(
                 "--locked cannot add a package; edit run.toml and run.lock together"
@@ -101,23 +101,10 @@ pub async fn install(args: InstallArgs) -> Result<(), Failure> {
             DepKind::Normal
         };
         manifest.set_dependency(kind, &name, &req_text)?;
-        // run.toml changes only once the install succeeded.
-        run_install(
-            &dir,
-            &manifest,
-            &client,
-            lock.as_ref(),
-            &Unlock::Nothing,
-            false,
-        )
-        .await?;
-        manifest.save()?;
-        eprintln!(
-            "Added {name} = \"{req_text}\" to {}",
-            manifest.path.display()
-        );
-        return Ok(());
-    }
+        Some((name, req_text))
+    } else {
+        None
+    };
     run_install(
         &dir,
         &manifest,
@@ -126,7 +113,16 @@ pub async fn install(args: InstallArgs) -> Result<(), Failure> {
         &Unlock::Nothing,
         args.locked,
     )
-    .await
+    .await?;
+    // run.toml changes only once the install succeeded.
+    if let Some((name, req_text)) = added {
+        manifest.save()?;
+        eprintln!(
+            "Added {name} = \"{req_text}\" to {}",
+            manifest.path.display()
+        );
+    }
+    Ok(())
 }
 
 pub async fn update(args: UpdateArgs) -> Result<(), Failure> {

@@ -107,18 +107,6 @@ fn package_name(name: &str) -> ApiResult<PackageName> {
     PackageName::parse(name).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
-/// The public URL of this registry: the configured base URL, else the request's Host.
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if !state.config.base_url.is_empty() {
-        return state.config.base_url.trim_end_matches('/').to_owned();
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    format!("http://{host}")
-}
-
 /// A package name as one path segment: `run:calc/calculator` → `run%3Acalc%2Fcalculator`.
 fn encode_name(name: &str) -> String {
     name.replace(':', "%3A").replace('/', "%2F")
@@ -196,7 +184,7 @@ async fn version_meta(
         .authorize(req.headers(), auth::peer(&req), Access::Read)
         .await?;
     let v = find_version(&state, &name, &version).await?;
-    Ok(Json(meta_json(&v, &base_url(&state, req.headers()))))
+    Ok(Json(meta_json(&v, &state.public_base(req.headers()))))
 }
 
 /// GET `/packages/{name}/{version}/artifact.wasm`: the artifact, streamed; counts a download.
@@ -276,20 +264,16 @@ async fn search(
     let limit = params.limit.unwrap_or(20).clamp(1, 100);
     let offset = params.offset.unwrap_or(0);
     let found = state.meta.search_versions(&q).await?;
-    let mut by_package: std::collections::BTreeMap<String, Vec<VersionRecord>> = Default::default();
-    for v in found {
-        by_package.entry(v.package.clone()).or_default().push(v);
-    }
-    let mut hits: Vec<VersionRecord> = by_package
-        .into_values()
-        .filter_map(packages::latest)
+    let mut hits: Vec<VersionRecord> = packages::newest_per_package(found)
+        .into_iter()
+        .map(|(v, _)| v)
         .collect();
     hits.sort_by(|a, b| {
         rank(a, &q)
             .cmp(&rank(b, &q))
             .then_with(|| a.package.cmp(&b.package))
     });
-    let base = base_url(&state, req.headers());
+    let base = state.public_base(req.headers());
     let total = hits.len();
     let page: Vec<Value> = hits
         .iter()
@@ -335,7 +319,7 @@ async fn set_yanked(
         return Err(ApiError::not_found(format!("{pkg}@{version} not found")));
     }
     let v = find_version(&state, &name, &version).await?;
-    Ok(Json(meta_json(&v, &base_url(&state, req.headers()))))
+    Ok(Json(meta_json(&v, &state.public_base(req.headers()))))
 }
 
 /// POST `/api/v1/packages/{name}/{version}/yank`: hidden from resolution and search, still
@@ -560,7 +544,7 @@ async fn publish(State(state): State<AppState>, req: Request) -> ApiResult<Respo
             tracing::info!(package = %v.package, version = %v.version, "published");
             Ok((
                 StatusCode::CREATED,
-                Json(meta_json(&v, &base_url(&state, &headers))),
+                Json(meta_json(&v, &state.public_base(&headers))),
             )
                 .into_response())
         }

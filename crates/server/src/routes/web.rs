@@ -9,7 +9,6 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 use wharf_core::PackageName;
-use wharf_storage::VersionRecord;
 
 use crate::auth::{self, Access};
 use crate::services::packages;
@@ -60,19 +59,11 @@ fn status_page(status: StatusCode, title: &str, message: &str) -> Response {
     res
 }
 
-/// The `host[:port]` clients use for this registry.
+/// The `host[:port]` (and any path) clients use for this registry.
 fn host(state: &AppState, headers: &HeaderMap) -> String {
-    let base = state.config.base_url.as_str();
+    let base = state.public_base(headers);
     base.split_once("://")
-        .map(|(_, rest)| rest.trim_end_matches('/').to_owned())
-        .filter(|h| !h.is_empty())
-        .or_else(|| {
-            headers
-                .get(header::HOST)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| "localhost:5000".to_owned())
+        .map_or(base.clone(), |(_, rest)| rest.to_owned())
 }
 
 /// Checks read access; takes the request apart first so nothing borrowed from it is held across
@@ -140,16 +131,8 @@ async fn browse(
             );
         }
     };
-    let mut by_package: std::collections::BTreeMap<String, Vec<VersionRecord>> = Default::default();
-    for v in found {
-        by_package.entry(v.package.clone()).or_default().push(v);
-    }
     let mut rows = String::new();
-    for versions in by_package.into_values() {
-        let downloads: u64 = versions.iter().map(|v| v.downloads).sum();
-        let Some(latest) = packages::latest(versions) else {
-            continue;
-        };
+    for (latest, downloads) in packages::newest_per_package(found) {
         rows.push_str(&format!(
             "<tr><td><a href=\"/browse/{}\">{}</a></td><td>{}</td><td>{}</td><td>{downloads}</td></tr>",
             esc(&latest.package.replace(':', "%3A").replace('/', "%2F")),

@@ -308,6 +308,22 @@ pub fn sort_versions(versions: &mut [VersionRecord]) {
     });
 }
 
+/// Groups versions by package: for each package with a non-yanked version, the newest such
+/// version and the downloads of all its versions; sorted by package name.
+pub fn newest_per_package(versions: Vec<VersionRecord>) -> Vec<(VersionRecord, u64)> {
+    let mut by_package: std::collections::BTreeMap<String, Vec<VersionRecord>> = Default::default();
+    for v in versions {
+        by_package.entry(v.package.clone()).or_default().push(v);
+    }
+    by_package
+        .into_values()
+        .filter_map(|versions| {
+            let downloads = versions.iter().map(|v| v.downloads).sum();
+            latest(versions).map(|v| (v, downloads))
+        })
+        .collect()
+}
+
 /// The newest non-yanked version, if any.
 pub fn latest(mut versions: Vec<VersionRecord>) -> Option<VersionRecord> {
     sort_versions(&mut versions);

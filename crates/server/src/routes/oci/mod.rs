@@ -175,7 +175,7 @@ fn denied(
         )
         .header(
             header::WWW_AUTHENTICATE,
-            &auth::challenge(&state.config.base_url, headers, scope),
+            &auth::challenge(&state.public_base(headers), scope),
         ),
         Denial::Forbidden { principal } => OciError::new(
             Code::Denied,
